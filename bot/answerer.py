@@ -1,0 +1,211 @@
+"""The default, LLM-free answerer: the best sentences of the retrieved passages, cited.
+
+It can only say what an article says, so it never invents; its job is to pick the
+sentences that answer the question, drop repeats, and cite each one.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import date
+
+import numpy as np
+
+from bot.lexical import idf_weights, overlap, terms
+from bot.retriever import Passage
+from bot.types import Source
+from ingest.sentences import split_sentences
+
+Encode = Callable[[list[str]], np.ndarray]
+
+MAX_SENTENCES = 4
+_MAX_CHARS = 900
+_SEMANTIC_WEIGHT = 0.55
+_LEXICAL_WEIGHT = 0.45
+_TYPE_BONUS = 0.06
+# Below both floors the best sentence is unrelated to the question: say so instead.
+_MIN_SIMILARITY = 0.30
+_MIN_OVERLAP = 0.5
+# A further sentence must score at least this share of the best one to be kept.
+_RELATIVE_FLOOR = 0.75
+_REPEAT_SIMILARITY = 0.85
+_REPEAT_JACCARD = 0.6
+_MIN_WORDS = 5
+
+NO_ANSWER = "I could not find an answer to that in the ingested news."
+
+_NUMBER = re.compile(r"\d")
+_NAME = re.compile(r"(?<!^)(?<![.!?] )\b[A-Z][a-zA-Z&'-]+(?:\s+[A-Z][a-zA-Z&'-]+)*")
+_DATE_WORDS = re.compile(
+    r"\b(\d{4}|january|february|march|april|may|june|july|august|september|october|"
+    r"november|december|monday|tuesday|wednesday|thursday|friday|saturday|sunday|"
+    r"yesterday|today|week|month|quarter)\b",
+    re.IGNORECASE,
+)
+_REASON_WORDS = re.compile(
+    r"\b(because|citing|cited|due to|as a result|driven|driving|after|amid|on the back of|"
+    r"reason|since|thanks to|owing to|so that|fuel(?:ed|led)?|spurred|prompted)\b",
+    re.IGNORECASE,
+)
+_QUESTION_TYPES: list[tuple[re.Pattern[str], re.Pattern[str]]] = [
+    (re.compile(r"\b(who|which (?:company|bank|firm|country|person))\b", re.I), _NAME),
+    (re.compile(r"\b(how (?:much|many|far|high|low)|what (?:level|price|rate))\b", re.I), _NUMBER),
+    (re.compile(r"\b(when|what (?:day|date|year))\b", re.I), _DATE_WORDS),
+    (re.compile(r"\bwhy\b", re.I), _REASON_WORDS),
+]
+
+
+@dataclass(frozen=True)
+class _Sentence:
+    article: int  # index into the ranked articles
+    position: tuple[int, int]  # (chunk number, sentence number): reading order
+    text: str
+
+
+@dataclass(frozen=True)
+class Drafted:
+    text: str
+    pieces: list[str]
+    sources: list[Source]
+    abstained: bool
+
+
+def draft_answer(
+    question: str,
+    question_vector: np.ndarray,
+    passages: list[Passage],
+    encode: Encode,
+    dated: bool,
+) -> Drafted:
+    """Compose 1-4 cited sentences, or an honest "not found"."""
+    articles = _group_by_article(passages)
+    sentences = _candidate_sentences(articles)
+    if not sentences:
+        return _abstain(articles)
+    vectors = encode([s.text for s in sentences])
+    similarity = vectors @ question_vector
+    query_terms = set(terms(question))
+    sentence_terms = [set(terms(s.text)) for s in sentences]
+    weights = idf_weights(query_terms, sentence_terms)
+    lexical = np.array([overlap(query_terms, t, weights) for t in sentence_terms])
+    wanted = [pattern for asks, pattern in _QUESTION_TYPES if asks.search(question)]
+    bonus = np.array([_TYPE_BONUS * sum(bool(p.search(s.text)) for p in wanted) for s in sentences])
+    scores = _SEMANTIC_WEIGHT * similarity + _LEXICAL_WEIGHT * lexical + bonus
+    best = int(np.argmax(scores))
+    if similarity[best] < _MIN_SIMILARITY and lexical[best] < _MIN_OVERLAP:
+        return _abstain(articles)
+    chosen = _select(scores, vectors, sentence_terms, sentences)
+    return _compose(chosen, sentences, articles, dated)
+
+
+def _group_by_article(passages: list[Passage]) -> list[list[Passage]]:
+    order: dict[str, list[Passage]] = {}
+    for passage in passages:
+        order.setdefault(passage.article_id, []).append(passage)
+    return [
+        sorted(group, key=lambda p: int(p.hit.metadata.get("chunk", 0))) for group in order.values()
+    ]
+
+
+def _candidate_sentences(articles: list[list[Passage]]) -> list[_Sentence]:
+    sentences: list[_Sentence] = []
+    for index, group in enumerate(articles):
+        seen: set[str] = set()  # chunk overlap repeats sentences
+        for passage in group:
+            chunk = int(passage.hit.metadata.get("chunk", 0))
+            for number, text in enumerate(split_sentences(passage.hit.text)):
+                if text in seen or len(text.split()) < _MIN_WORDS:
+                    continue
+                seen.add(text)
+                sentences.append(_Sentence(index, (chunk, number), text))
+    return sentences
+
+
+def _select(
+    scores: np.ndarray,
+    vectors: np.ndarray,
+    sentence_terms: list[set[str]],
+    sentences: list[_Sentence],
+) -> list[int]:
+    order = np.argsort(-scores)
+    floor = _RELATIVE_FLOOR * float(scores[order[0]])
+    chosen: list[int] = []
+    length = 0
+    for index in (int(i) for i in order):
+        if len(chosen) == MAX_SENTENCES or scores[index] < floor:
+            break
+        text = sentences[index].text
+        if chosen and length + len(text) > _MAX_CHARS:
+            continue
+        if any(_repeats(index, other, vectors, sentence_terms) for other in chosen):
+            continue
+        chosen.append(index)
+        length += len(text)
+    return chosen
+
+
+def _repeats(a: int, b: int, vectors: np.ndarray, sentence_terms: list[set[str]]) -> bool:
+    if float(vectors[a] @ vectors[b]) > _REPEAT_SIMILARITY:
+        return True
+    union = sentence_terms[a] | sentence_terms[b]
+    return bool(union) and len(sentence_terms[a] & sentence_terms[b]) / len(union) > _REPEAT_JACCARD
+
+
+def _compose(
+    chosen: list[int],
+    sentences: list[_Sentence],
+    articles: list[list[Passage]],
+    dated: bool,
+) -> Drafted:
+    # Articles in the order of their best sentence; each article's sentences as written.
+    article_rank = {sentences[i].article: rank for rank, i in reversed(list(enumerate(chosen)))}
+    ordered = sorted(
+        chosen, key=lambda i: (article_rank[sentences[i].article], sentences[i].position)
+    )
+    quotes: dict[int, list[str]] = {}
+    pieces: list[str] = []
+    for i in ordered:
+        sentence = sentences[i]
+        n = sentence.article + 1
+        published = articles[sentence.article][0].hit.metadata.get("published")
+        prefix = ""
+        if dated and published and sentence.article not in quotes:
+            prefix = f"On {_readable(str(published))}: "
+        quotes.setdefault(sentence.article, []).append(sentence.text)
+        pieces.append(f"{prefix}{sentence.text} [{n}]")
+    text = " ".join(pieces)
+    return Drafted(text, _spaced(pieces), _sources(articles, quotes), abstained=False)
+
+
+def _spaced(pieces: list[str]) -> list[str]:
+    return [piece if i == 0 else " " + piece for i, piece in enumerate(pieces)]
+
+
+def _readable(iso: str) -> str:
+    return date.fromisoformat(iso).strftime("%-d %b %Y")
+
+
+def _abstain(articles: list[list[Passage]]) -> Drafted:
+    return Drafted(NO_ANSWER, [NO_ANSWER], _sources(articles, {}), abstained=True)
+
+
+def _sources(articles: list[list[Passage]], quotes: dict[int, list[str]]) -> list[Source]:
+    sources = []
+    for index, group in enumerate(articles):
+        meta = group[0].hit.metadata
+        sources.append(
+            Source(
+                n=index + 1,
+                article_id=group[0].article_id,
+                title=str(meta.get("title", "")),
+                source=str(meta.get("source", "")),
+                url=str(meta.get("url", "")),
+                published=str(meta["published"]) if meta.get("published") else None,
+                text=" … ".join(p.hit.text for p in group),
+                quote=" ".join(quotes.get(index, [])),
+                score=round(max(p.score for p in group), 4),
+            )
+        )
+    return sources

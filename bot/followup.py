@@ -1,0 +1,35 @@
+"""Follow-up questions without an LLM: carry the previous question's subject along."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from typing import Any
+
+_REFERS_BACK = re.compile(
+    r"\b(they|them|their|it|its|he|she|his|her|this|that|these|those|there|"
+    r"the (?:company|bank|firm|index|stock|move|decision))\b",
+    re.IGNORECASE,
+)
+_SHORT = 6
+
+
+def last_user_question(history: Sequence[Any]) -> str:
+    """The latest user turn in `[(user, bot), ...]` or `[{"role", "content"}, ...]`."""
+    for turn in reversed(history):
+        if isinstance(turn, dict):
+            if turn.get("role") == "user" and isinstance(turn.get("content"), str):
+                return str(turn["content"])
+        elif isinstance(turn, list | tuple) and turn and isinstance(turn[0], str):
+            return turn[0]
+    return ""
+
+
+def search_query(question: str, history: Sequence[Any]) -> str:
+    """ "And why did they do it?" is searched together with the question before it."""
+    previous = last_user_question(history)
+    if not previous:
+        return question
+    if _REFERS_BACK.search(question) or len(question.split()) <= _SHORT:
+        return f"{previous} {question}"
+    return question

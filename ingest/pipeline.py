@@ -1,0 +1,173 @@
+"""The ingest run: expand items, read articles, skip what is stored, embed, upsert."""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Iterable, Iterator, Sequence
+from datetime import UTC, datetime
+from pathlib import Path
+
+from tqdm import tqdm
+
+from ingest.chunking import chunk_text
+from ingest.cleaning import content_hash
+from ingest.dates import to_day_number
+from ingest.embedder import Embedder
+from ingest.files import reader_for
+from ingest.store import Metadata, NewsStore
+from ingest.types import Article, Failure, IngestReport
+from ingest.web import is_url, load_url
+
+log = logging.getLogger(__name__)
+
+# Articles embedded per group: big enough for efficient batches, small enough that an
+# interrupted run keeps most of its work.
+_GROUP = 128
+
+
+def ingest(
+    items: Sequence[str | Path],
+    store: NewsStore,
+    embedder: Embedder,
+    *,
+    chunk_size: int,
+    chunk_overlap: int,
+    fetch_timeout: float,
+    progress: bool = True,
+) -> IngestReport:
+    """Ingest files, folders, URLs and feeds; bad items are reported, never fatal."""
+    started = time.perf_counter()
+    report = IngestReport()
+    articles = _read_all(items, report, fetch_timeout, progress)
+    new = _drop_known(articles, store, report)
+    bar = tqdm(total=len(new), unit="article", desc="Embedding", disable=not progress)
+    for start in range(0, len(new), _GROUP):
+        group = new[start : start + _GROUP]
+        report.chunks += _store_group(group, store, embedder, chunk_size, chunk_overlap, report)
+        bar.update(len(group))
+    bar.close()
+    report.seconds = time.perf_counter() - started
+    return report
+
+
+def _read_all(
+    items: Sequence[str | Path], report: IngestReport, timeout: float, progress: bool
+) -> list[tuple[str, Article]]:
+    units = list(_expand(items, report))
+    articles: list[tuple[str, Article]] = []
+    for unit in tqdm(units, unit="item", desc="Reading", disable=not progress or len(units) < 2):
+        for loaded in _load(unit, timeout):
+            if isinstance(loaded, Failure):
+                report.failed.append(loaded)
+            else:
+                articles.append((content_hash(loaded.text), loaded))
+    return articles
+
+
+def _expand(items: Iterable[str | Path], report: IngestReport) -> Iterator[str | Path]:
+    for item in items:
+        if isinstance(item, str) and is_url(item):
+            yield item
+            continue
+        path = Path(item).expanduser().resolve()
+        if path.is_dir():
+            files = sorted(p for p in path.rglob("*") if p.is_file() and not _hidden(p, path))
+            supported = [p for p in files if reader_for(p)]
+            if not supported:
+                report.failed.append(Failure(str(path), "folder holds no supported files"))
+            yield from supported
+        elif path.is_file():
+            if reader_for(path):
+                yield path
+            else:
+                report.failed.append(
+                    Failure(
+                        str(path),
+                        f"unsupported file type {path.suffix or '(none)'!r}; "
+                        "use .txt, .md, .html, .htm, .pdf, .json or .jsonl",
+                    )
+                )
+        else:
+            report.failed.append(Failure(str(path), "no such file or folder"))
+
+
+def _hidden(path: Path, root: Path) -> bool:
+    return any(part.startswith(".") for part in path.relative_to(root).parts)
+
+
+def _load(unit: str | Path, timeout: float) -> Iterator[Article | Failure]:
+    if isinstance(unit, str):
+        yield from load_url(unit, timeout)
+        return
+    reader = reader_for(unit)
+    assert reader is not None  # _expand only yields readable files
+    try:
+        yield from reader(unit)
+    except (OSError, ValueError) as error:
+        yield Failure(str(unit), str(error))
+
+
+def _drop_known(
+    articles: list[tuple[str, Article]], store: NewsStore, report: IngestReport
+) -> list[tuple[str, Article]]:
+    """Stored or repeated articles (same normalised text) are not embedded again."""
+    known = store.existing_articles(list({article_id for article_id, _ in articles}))
+    new: list[tuple[str, Article]] = []
+    seen: set[str] = set()
+    for article_id, article in articles:
+        if article_id in known or article_id in seen:
+            report.unchanged.append(article_id)
+        else:
+            seen.add(article_id)
+            new.append((article_id, article))
+    return new
+
+
+def _store_group(
+    group: list[tuple[str, Article]],
+    store: NewsStore,
+    embedder: Embedder,
+    chunk_size: int,
+    chunk_overlap: int,
+    report: IngestReport,
+) -> int:
+    chunked = [
+        (article_id, article, chunk_text(article.text, chunk_size, chunk_overlap))
+        for article_id, article in group
+    ]
+    texts = [c.embedding_text(article.title) for _, article, chunks in chunked for c in chunks]
+    vectors = embedder.encode(texts)
+    ingested_at = datetime.now(UTC).isoformat(timespec="seconds")
+    offset = 0
+    for article_id, article, chunks in chunked:
+        article_vectors = vectors[offset : offset + len(chunks)]
+        offset += len(chunks)
+        previous = [old for old in store.articles_from(article.origin) if old != article_id]
+        store.add_article(
+            article_id,
+            _metadata(article, ingested_at),
+            [c.text for c in chunks],
+            article_vectors,
+        )
+        # Old versions go only after the new one is stored: a crash never loses both.
+        for old in previous:
+            store.delete_article(old)
+        (report.replaced if previous else report.added).append(article_id)
+    return len(texts)
+
+
+def _metadata(article: Article, ingested_at: str) -> Metadata:
+    metadata: Metadata = {
+        "title": article.title,
+        "source": article.source,
+        "url": article.url,
+        "origin": article.origin,
+        "ingested_at": ingested_at,
+        "dated": article.published is not None,
+    }
+    if article.published is not None:
+        # Chroma has no null: an unknown date is an absent key plus `dated: False`.
+        metadata["published"] = article.published.isoformat()
+        metadata["published_day"] = to_day_number(article.published)
+    return metadata
