@@ -1,0 +1,164 @@
+"""`newsbot`: ingest, ask, stats, serve and eval from the terminal.
+
+Every setting of `Settings` is also a global flag (`--data-dir`, `--chroma-url`, ...),
+generated from the settings object so that the two never drift apart.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import sys
+from collections.abc import Sequence
+from typing import Any
+
+from bot.settings import Settings
+
+log = logging.getLogger("newsbot")
+
+
+def _settings_flags(parser: argparse.ArgumentParser) -> None:
+    group = parser.add_argument_group("settings (also NEWSBOT_* environment variables)")
+    for name, field in Settings.model_fields.items():
+        flag = "--" + name.replace("_", "-")
+        annotation = field.annotation
+        kind: Any = annotation if annotation in (int, float) else str
+        env = f"NEWSBOT_{name.upper()}"
+        group.add_argument(flag, dest=name, type=kind, default=None, help=f"{field.description} [{env}]")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="newsbot", description="Answer questions about market news, with citations."
+    )
+    parser.add_argument("-v", "--verbose", action="store_true", help="Log debug details.")
+    _settings_flags(parser)
+    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    ingest = commands.add_parser("ingest", help="Add files, folders, URLs or feeds.")
+    ingest.add_argument("items", nargs="+", metavar="PATH_OR_URL")
+    ingest.add_argument("--json", action="store_true", help="Print the report as JSON.")
+
+    ask = commands.add_parser("ask", help="Answer a question ('-': one per stdin line, JSONL).")
+    ask.add_argument("question", help="The question, or '-' to read questions from stdin.")
+    ask.add_argument("--json", action="store_true", help="Print the answer as JSON.")
+    ask.add_argument("--since", help="Only news published on or after this date (YYYY-MM-DD).")
+    ask.add_argument("--until", help="Only news published on or before this date.")
+    ask.add_argument("--as-of", help='Reference date for "this week" and the like.')
+    ask.add_argument(
+        "--source", action="append", default=[], help="Only this publisher (repeatable)."
+    )
+
+    stats = commands.add_parser("stats", help="Show what is stored.")
+    stats.add_argument("--json", action="store_true", help="Print as JSON.")
+
+    serve = commands.add_parser("serve", help="Start the web chat.")
+    serve.add_argument("--host", default="127.0.0.1", help="Interface to bind (default local).")
+    serve.add_argument("--port", type=int, default=7860, help="Port (default 7860).")
+
+    from bot import evaluate
+
+    evaluate.add_arguments(
+        commands.add_parser("eval", help="Measure answer quality on a question set.")
+    )
+    return parser
+
+
+def _settings_from(args: argparse.Namespace) -> Settings:
+    given = {
+        name: getattr(args, name)
+        for name in Settings.model_fields
+        if getattr(args, name, None) is not None
+    }
+    return Settings(**given)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    logging.basicConfig(
+        level=logging.DEBUG if args.verbose else logging.WARNING,
+        format="%(levelname)s %(name)s: %(message)s",
+    )
+    try:
+        settings = _settings_from(args)
+    except ValueError as error:
+        print(f"newsbot: bad setting: {error}", file=sys.stderr)
+        return 2
+    from bot.newsbot import NewsBot
+
+    bot = NewsBot(settings)
+    try:
+        if args.command == "ingest":
+            return _ingest(bot, args)
+        if args.command == "ask":
+            return _ask(bot, args)
+        if args.command == "stats":
+            return _stats(bot, args)
+        if args.command == "serve":
+            from ui.app import serve
+
+            serve(bot, host=args.host, port=args.port)
+            return 0
+        from bot import evaluate
+
+        return evaluate.run(args, settings)
+    except ValueError as error:
+        print(f"newsbot: {error}", file=sys.stderr)
+        return 2
+
+
+def _ingest(bot: Any, args: argparse.Namespace) -> int:
+    report = bot.ingest(args.items, progress=True)
+    if args.json:
+        print(json.dumps(report.to_dict(), indent=2))
+    else:
+        for failure in report.failed:
+            print(f"FAILED {failure.item}: {failure.reason}", file=sys.stderr)
+        print(report.summary())
+    return 0 if report.ok else 1
+
+
+def _ask(bot: Any, args: argparse.Namespace) -> int:
+    options = {
+        "since": args.since,
+        "until": args.until,
+        "as_of": args.as_of,
+        "sources": args.source or None,
+    }
+    if args.question == "-":
+        for line in sys.stdin:
+            if line.strip():
+                answer = bot.ask(line.strip(), **options)
+                print(json.dumps(answer.to_dict(), ensure_ascii=False), flush=True)
+        return 0
+    answer = bot.ask(args.question, **options)
+    if args.json:
+        print(json.dumps(answer.to_dict(), ensure_ascii=False, indent=2))
+        return 0
+    print(answer.text)
+    if answer.sources:
+        print()
+    for source in answer.sources:
+        mark = "*" if source.cited else " "
+        date = source.published or "undated"
+        print(f"{mark}[{source.n}] {source.title} — {source.source or '?'}, {date}")
+        if source.url:
+            print(f"     {source.url}")
+    return 0
+
+
+def _stats(bot: Any, args: argparse.Namespace) -> int:
+    stats = bot.stats()
+    if args.json:
+        print(json.dumps(stats, indent=2))
+        return 0
+    for key, value in stats.items():
+        if key == "publishers":
+            value = ", ".join(f"{name} ({count})" for name, count in value.items()) or "-"
+        print(f"{key.replace('_', ' ')}: {value}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
