@@ -1,0 +1,111 @@
+"""Answers a user would check: the right facts, cited, dated, filtered, or honestly none."""
+
+from __future__ import annotations
+
+import re
+from datetime import date
+
+from bot import Answer, NewsBot
+from tests.conftest import SEED_QUESTION
+
+MARKER = re.compile(r"\[(\d+)\]")
+
+
+def cited_numbers(answer: Answer) -> set[int]:
+    return {int(n) for n in MARKER.findall(answer.text)}
+
+
+def test_seed_question_names_both_banks_targets_and_reason(bot: NewsBot) -> None:
+    answer = bot.ask(SEED_QUESTION)
+    for fact in ("Morgan Stanley", "Citi", "24,000", "19,400", "24,500", "tech rally"):
+        assert fact in answer.text, (fact, answer.text)
+    assert not answer.abstained
+    numbers = cited_numbers(answer)
+    assert numbers
+    by_n = {s.n: s for s in answer.sources}
+    for n in numbers:
+        source = by_n[n]
+        assert source.cited and source.quote in answer.text.replace(f" [{n}]", "")
+        assert "Hang Seng" in source.text
+
+
+def test_every_marker_points_to_a_source_with_its_quote(bot: NewsBot) -> None:
+    answer = bot.ask("What happened to gold prices in October 2024?")
+    by_n = {s.n: s for s in answer.sources}
+    assert cited_numbers(answer) <= set(by_n)
+    for source in answer.cited_sources:
+        for sentence in re.split(r"(?<=[.!?])\s+", source.quote):
+            assert sentence in source.text
+
+
+def test_answer_and_sources_convert_to_plain_dicts(bot: NewsBot) -> None:
+    data = bot.ask(SEED_QUESTION).to_dict()
+    assert set(data) >= {"question", "answer", "sources"}
+    first = data["sources"][0]
+    assert set(first) >= {"n", "article_id", "title", "source", "url", "published", "text"}
+    assert set(first) >= {"quote", "score"}
+
+
+def test_stream_yields_the_answer_text_then_the_answer(bot: NewsBot) -> None:
+    pieces = list(bot.stream(SEED_QUESTION))
+    final = pieces[-1]
+    assert isinstance(final, Answer)
+    assert all(isinstance(p, str) for p in pieces[:-1])
+    assert "".join(p for p in pieces[:-1] if isinstance(p, str)) == final.text
+
+
+def test_unrelated_question_gets_a_plain_no_answer(bot: NewsBot) -> None:
+    answer = bot.ask("Who scored the winning goal in the 1998 football World Cup final?")
+    assert answer.abstained
+    assert "could not find" in answer.text
+    assert not cited_numbers(answer)
+
+
+def test_until_filter_excludes_newer_articles(bot: NewsBot) -> None:
+    answer = bot.ask(SEED_QUESTION, until="2025-02-20")
+    assert "24,500" not in answer.text
+    assert all(s.published and s.published <= "2025-02-20" for s in answer.sources)
+
+
+def test_since_filter_keeps_only_newer_articles(bot: NewsBot) -> None:
+    answer = bot.ask("What did the central bank decide?", since="2025-02-01")
+    assert answer.sources
+    assert all(s.published and s.published >= "2025-02-01" for s in answer.sources)
+
+
+def test_as_of_prefix_hides_news_from_after_that_day(bot: NewsBot) -> None:
+    answer = bot.ask("As of 2024-12-31: What did the Bank of Japan do with rates?")
+    assert answer.as_of == date(2024, 12, 31)
+    assert answer.question.startswith("What did the Bank of Japan")
+    assert all(s.published is None or s.published <= "2024-12-31" for s in answer.sources)
+    assert "0.5%" not in answer.text  # January's hike had not happened yet
+
+
+def test_time_questions_carry_the_article_date(bot: NewsBot) -> None:
+    answer = bot.ask("When did the Bank of Japan raise rates to 0.5%?")
+    assert "24 Jan 2025" in answer.text
+
+
+def test_source_filter(bot: NewsBot) -> None:
+    answer = bot.ask("What happened to interest rates?", sources=["Ledger Wire"])
+    assert answer.sources and {s.source for s in answer.sources} == {"Ledger Wire"}
+
+
+def test_follow_up_uses_the_earlier_question(bot: NewsBot) -> None:
+    first = bot.ask("Which banks raised their Hang Seng Index targets?")
+    answer = bot.ask("Why did they do it?", history=[(first.question, first.text)])
+    assert answer.searched and "Hang Seng" in answer.searched
+    assert "tech rally" in answer.text
+
+
+def test_stats_describe_the_corpus(bot: NewsBot) -> None:
+    stats = bot.stats()
+    assert stats["articles"] == 31
+    assert stats["undated_articles"] == 2  # the seed text file and the explainer
+    assert stats["first_published"] < stats["last_published"]
+    assert "Harbour Markets Daily" in stats["publishers"]
+
+
+def test_empty_store_says_how_to_add_news(fresh_bot: NewsBot) -> None:
+    answer = fresh_bot.ask(SEED_QUESTION)
+    assert answer.abstained and "newsbot ingest" in answer.text
