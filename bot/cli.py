@@ -25,7 +25,9 @@ def _settings_flags(parser: argparse.ArgumentParser) -> None:
         annotation = field.annotation
         kind: Any = annotation if annotation in (int, float) else str
         env = f"NEWSBOT_{name.upper()}"
-        group.add_argument(flag, dest=name, type=kind, default=None, help=f"{field.description} [{env}]")
+        group.add_argument(
+            flag, dest=name, type=kind, default=None, help=f"{field.description} [{env}]"
+        )
 
 
 def build_parser() -> argparse.ArgumentParser:

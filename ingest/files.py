@@ -60,11 +60,9 @@ def load_plain(path: Path) -> Iterator[Loaded]:
         if match:
             meta[match.group(1).lower()] = match.group(2).strip().strip("\"'")
     body = clean_text("\n".join(lines))
-    title = meta.get("title") or _title_from_body(body)
-    if title and body.startswith(title) and "title" not in meta:
-        first_line = body.split("\n", 1)[0].lstrip("# ").strip()
-        if first_line == title and not title.endswith("."):
-            body = body[len(body.split("\n", 1)[0]) :].strip()
+    title = meta.get("title", "")
+    if not title:
+        title, body = _split_title(body)
     name_date = _DATE_IN_NAME.search(path.name)
     published = parse_date(meta.get("published") or meta.get("date")) or (
         parse_date(name_date.group(1)) if name_date else None
@@ -77,6 +75,15 @@ def load_plain(path: Path) -> Iterator[Loaded]:
         url=meta.get("url") or path.resolve().as_uri(),
         published=published,
     )
+
+
+def _split_title(body: str) -> tuple[str, str]:
+    """A heading or a short unpunctuated first line is the title, not body text."""
+    first, _, rest = body.partition("\n")
+    heading = first.startswith("#") or (len(first) <= 120 and not first.endswith((".", '"', "”")))
+    if heading and rest.strip():
+        return first.lstrip("# ").strip(), rest.strip()
+    return _title_from_body(body), body
 
 
 def _title_from_body(body: str) -> str:

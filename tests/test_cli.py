@@ -1,0 +1,76 @@
+"""The command line as a script would use it: JSON out, one line per stdin question."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from bot import NewsBot
+from bot.cli import main
+from tests.conftest import SEED_QUESTION
+
+NEWSBOT = str(Path(sys.executable).with_name("newsbot"))
+
+
+def test_ask_json_contract(bot: NewsBot, capsys: pytest.CaptureFixture[str]) -> None:
+    status = main(["--data-dir", str(bot.settings.data_dir), "ask", "--json", SEED_QUESTION])
+    data = json.loads(capsys.readouterr().out)
+    assert status == 0
+    assert data["question"] == SEED_QUESTION
+    assert "24,500" in data["answer"] and "Morgan Stanley" in data["answer"]
+    for source in data["sources"]:
+        assert {"n", "title", "url", "published", "text", "score"} <= set(source)
+    assert any(s["cited"] and f"[{s['n']}]" in data["answer"] for s in data["sources"])
+
+
+def test_ask_as_of_flag_and_prefix_agree(bot: NewsBot, capsys: pytest.CaptureFixture[str]) -> None:
+    data_dir = str(bot.settings.data_dir)
+    question = "What did the Bank of Japan do with rates?"
+    main(["--data-dir", data_dir, "ask", "--json", "--as-of", "2024-12-31", question])
+    by_flag = json.loads(capsys.readouterr().out)
+    main(["--data-dir", data_dir, "ask", "--json", f"As of 2024-12-31: {question}"])
+    by_prefix = json.loads(capsys.readouterr().out)
+    assert by_flag["as_of"] == by_prefix["as_of"] == "2024-12-31"
+    assert by_flag["answer"] == by_prefix["answer"]
+
+
+def test_bad_date_is_a_clear_error(bot: NewsBot, capsys: pytest.CaptureFixture[str]) -> None:
+    status = main(["--data-dir", str(bot.settings.data_dir), "ask", "--since", "soon", "x?"])
+    assert status == 2
+    assert "since='soon' is not a date; use YYYY-MM-DD" in capsys.readouterr().err
+
+
+def test_stdin_mode_answers_each_line_as_it_arrives(bot: NewsBot) -> None:
+    """Each answer is flushed before the next question is sent: usable as a pipe."""
+    process = subprocess.Popen(
+        [NEWSBOT, "--data-dir", str(bot.settings.data_dir), "ask", "-"],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.DEVNULL,
+        text=True,
+    )
+    assert process.stdin and process.stdout
+    answers = []
+    for question in (SEED_QUESTION, "How much did Alibaba shares jump?"):
+        process.stdin.write(question + "\n")
+        process.stdin.flush()
+        answers.append(json.loads(process.stdout.readline()))
+    process.stdin.close()
+    assert process.wait(timeout=60) == 0
+    assert answers[0]["question"] == SEED_QUESTION and "24,000" in answers[0]["answer"]
+    assert "14.6" in answers[1]["answer"]
+    assert {"n", "title", "url", "published", "text", "score"} <= set(answers[1]["sources"][0])
+
+
+def test_stats_and_help(bot: NewsBot, capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["--data-dir", str(bot.settings.data_dir), "stats", "--json"]) == 0
+    assert json.loads(capsys.readouterr().out)["articles"] == 31
+    for command in ([], ["ingest"], ["ask"], ["stats"], ["serve"], ["eval"]):
+        with pytest.raises(SystemExit) as exit_info:
+            main([*command, "--help"])
+        assert exit_info.value.code == 0
+        assert "usage: newsbot" in capsys.readouterr().out
