@@ -22,8 +22,8 @@ SEED_QUESTION = "Who raised Hang Seng targets and why?"
 
 def shared_dir() -> Path:
     """`../shared` beside the checkout (or NEWSBOT_SHARED_DIR): seeds and corpora."""
-    candidates = [os.environ.get("NEWSBOT_SHARED_DIR", ""), REPO.parent / "shared", "/work/shared"]
-    for candidate in candidates:
+    candidates = [os.environ.get("NEWSBOT_SHARED_DIR", ""), str(REPO.parent / "shared")]
+    for candidate in [*candidates, "/work/shared"]:
         if candidate and (Path(candidate) / "seeds").is_dir():
             return Path(candidate)
     pytest.fail("shared data not found; set NEWSBOT_SHARED_DIR to the shared/ folder")
