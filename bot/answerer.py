@@ -25,6 +25,11 @@ _MAX_CHARS = 900
 _SEMANTIC_WEIGHT = 0.55
 _LEXICAL_WEIGHT = 0.45
 _TYPE_BONUS = 0.06
+# How much the article's own retrieval score (with its date-window bonus) counts: a
+# sentence from the article that best fits the question and its time beats a twin
+# sentence from an older story.
+_ARTICLE_WEIGHT = 0.25
+_TITLE_SHARE = 0.3
 # Below both floors the best sentence is unrelated to the question: say so instead.
 _MIN_SIMILARITY = 0.30
 _MIN_OVERLAP = 0.5
@@ -89,10 +94,24 @@ def draft_answer(
     query_terms = set(terms(question))
     sentence_terms = [set(terms(s.text)) for s in sentences]
     weights = idf_weights(query_terms, sentence_terms)
-    lexical = np.array([overlap(query_terms, t, weights) for t in sentence_terms])
+    # A sentence rarely repeats its story's subject ("the central bank"); the title does.
+    title_terms = [set(terms(str(group[0].hit.metadata.get("title", "")))) for group in articles]
+    lexical = np.array(
+        [
+            (1 - _TITLE_SHARE) * overlap(query_terms, t, weights)
+            + _TITLE_SHARE * overlap(query_terms, t | title_terms[s.article], weights)
+            for s, t in zip(sentences, sentence_terms, strict=True)
+        ]
+    )
     wanted = [pattern for asks, pattern in _QUESTION_TYPES if asks.search(question)]
     bonus = np.array([_TYPE_BONUS * sum(bool(p.search(s.text)) for p in wanted) for s in sentences])
-    scores = _SEMANTIC_WEIGHT * similarity + _LEXICAL_WEIGHT * lexical + bonus
+    article_score = np.array([max(p.score for p in articles[s.article]) for s in sentences])
+    scores = (
+        _SEMANTIC_WEIGHT * similarity
+        + _LEXICAL_WEIGHT * lexical
+        + _ARTICLE_WEIGHT * article_score
+        + bonus
+    )
     best = int(np.argmax(scores))
     if similarity[best] < _MIN_SIMILARITY and lexical[best] < _MIN_OVERLAP:
         return _abstain(articles)

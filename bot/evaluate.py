@@ -456,7 +456,7 @@ def score_answer(q: Question, answer: Any) -> dict[str, Any]:
         # Abstaining picks nothing, whatever words the fixed "not found" text shares.
         "mc_correct": picked is not None and picked == q.get("answer_index"),
         "seconds": round(float(answer.seconds), 4),
-        "n_sources": len(answer.sources),
+        "source_urls": [source.url for source in answer.sources[:RECALL_AT]],
     }
 
 

@@ -18,10 +18,21 @@ def last_user_question(history: Sequence[Any]) -> str:
     """The latest user turn in `[(user, bot), ...]` or `[{"role", "content"}, ...]`."""
     for turn in reversed(history):
         if isinstance(turn, dict):
-            if turn.get("role") == "user" and isinstance(turn.get("content"), str):
-                return str(turn["content"])
+            if turn.get("role") == "user":
+                return _plain(turn.get("content"))
         elif isinstance(turn, list | tuple) and turn and isinstance(turn[0], str):
             return turn[0]
+    return ""
+
+
+def _plain(content: Any) -> str:
+    """Message content as text: a string, or Gradio 6's list of `{"type": "text"}` parts."""
+    if isinstance(content, str):
+        return content
+    if isinstance(content, list):
+        return " ".join(
+            str(part.get("text", "")) if isinstance(part, dict) else str(part) for part in content
+        ).strip()
     return ""
 
 

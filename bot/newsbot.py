@@ -15,7 +15,7 @@ from bot.answerer import Drafted, draft_answer
 from bot.followup import search_query
 from bot.retriever import Filters, Retriever
 from bot.settings import Settings
-from bot.timeparse import asks_about_time, split_as_of, time_window
+from bot.timeparse import asks_about_time, split_as_of, time_window, without_time_phrases
 from bot.types import Answer
 from ingest.dates import parse_date
 from ingest.embedder import Embedder
@@ -116,10 +116,14 @@ class NewsBot:
         vector = self.embedder.encode([query])[0]
         window = time_window(query, as_of or date.today())
         passages = Retriever(self.store, self.settings.k).search(
-            query, vector, filters, as_of, window
+            without_time_phrases(query), vector, filters, as_of, window
         )
         return draft_answer(
-            question, vector, passages, self.embedder.encode, dated=asks_about_time(question)
+            without_time_phrases(question),
+            vector,
+            passages,
+            self.embedder.encode,
+            dated=asks_about_time(question),
         )
 
     def stats(self) -> dict[str, Any]:

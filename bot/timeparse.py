@@ -80,5 +80,21 @@ def time_window(question: str, as_of: date) -> tuple[date, date] | None:
     return None
 
 
+_RELATIVE = re.compile(
+    r"\b(?:today|yesterday|(?:this|last|past) (?:week|month|year))\b", re.IGNORECASE
+)
+
+
+def without_time_phrases(question: str) -> str:
+    """The question minus the words that only say when ("in December 2024", "this week").
+
+    Those words become a date window; left in, they would make the term matcher prefer
+    sentences that mention a month over sentences that answer the question.
+    """
+    for pattern in (_MONTH_YEAR, _YEAR, _RELATIVE):
+        question = pattern.sub(" ", question)
+    return re.sub(r"\s+", " ", question).strip()
+
+
 def _latest_year_of(month: int, as_of: date) -> int:
     return as_of.year if month <= as_of.month else as_of.year - 1

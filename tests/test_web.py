@@ -1,0 +1,272 @@
+"""The web chat end to end: a real NewsBot, a real gradio server, the real gradio_client.
+
+The quick tests at the bottom check the escaping and formatting helpers of `ui.render`.
+"""
+
+from __future__ import annotations
+
+import os
+
+os.environ["GRADIO_ANALYTICS_ENABLED"] = "False"  # before gradio / gradio_client imports
+os.environ["HF_HUB_DISABLE_TELEMETRY"] = "1"
+
+import re
+import socket
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+
+from bot.newsbot import EMPTY_CORPUS, NewsBot
+from bot.types import Answer, Source
+from ui import render
+
+SEEDS = Path(__file__).resolve().parents[2] / "shared" / "seeds"
+SEED = SEEDS / "000_34a26bea272eb6df.txt"
+SAMPLES = Path(__file__).resolve().parents[1] / "ingest" / "samples" / "sample_news.jsonl"
+QUESTION = "Who raised Hang Seng targets and why?"
+MARKER = re.compile(r"\[(\d+)\]")
+
+# gradio's queue trips pandas deprecation warnings that are none of newsbot's business.
+pytestmark = [
+    pytest.mark.filterwarnings("ignore:.*no_silent_downcasting"),
+    pytest.mark.filterwarnings("ignore:The copy keyword is deprecated"),
+]
+
+
+def _free_port() -> int:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def _launch(bot: NewsBot) -> Iterator[str]:
+    from ui.app import build_app
+
+    demo = build_app(bot).queue(default_concurrency_limit=1)
+    _, url, _ = demo.launch(
+        server_name="127.0.0.1",
+        server_port=_free_port(),
+        prevent_thread_lock=True,
+        share=False,
+        quiet=True,
+    )
+    try:
+        yield str(url)
+    finally:
+        demo.close()
+
+
+def _client(url: str) -> Any:
+    from gradio_client import Client
+
+    return Client(url, verbose=False, analytics_enabled=False)
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    if not SEED.is_file():
+        pytest.skip(f"seed article {SEED} is missing")
+    bot = NewsBot(data_dir=tmp_path_factory.mktemp("web-data"))
+    report = bot.ingest([SEED, SAMPLES])
+    assert report.ok, report.summary()
+    yield from _launch(bot)
+
+
+@pytest.fixture(scope="module")
+def client(server: str) -> Any:
+    return _client(server)
+
+
+@pytest.fixture(scope="module")
+def asked(client: Any) -> dict[str, Any]:
+    result: dict[str, Any] = client.predict(QUESTION, "", "", "", api_name="/ask")
+    return result
+
+
+def _text(message: dict[str, Any]) -> str:
+    content = message["content"]
+    if isinstance(content, str):
+        return content
+    return "".join(part.get("text", "") for part in content if part.get("type") == "text")
+
+
+@pytest.mark.slow
+def test_ask_api_returns_a_cited_answer(asked: dict[str, Any]) -> None:
+    text = asked["answer"]
+    for name in ("Morgan Stanley", "Citibank", "24,000", "24,500"):
+        assert name in text
+    assert asked["question"] == QUESTION
+    assert not asked["abstained"]
+    cited = {source["n"] for source in asked["sources"] if source["cited"]}
+    markers = {int(n) for n in MARKER.findall(text)}
+    assert markers, text
+    assert markers <= cited, (markers, cited)
+    for source in asked["sources"]:
+        assert {"title", "source", "url", "published", "quote", "text"} <= source.keys()
+
+
+@pytest.mark.slow
+def test_ask_api_keyword_arguments_and_bad_dates(client: Any) -> None:
+    from gradio_client.exceptions import AppError
+
+    result = client.predict(question=QUESTION, until="2024-12-31", api_name="/ask")
+    assert result["sources"]
+    assert all(s["published"] and s["published"] <= "2024-12-31" for s in result["sources"])
+    with pytest.raises(AppError, match="not a date"):
+        client.predict(QUESTION, "last Tuesday-ish", "", "", api_name="/ask")
+
+
+@pytest.mark.slow
+def test_chat_streams_the_answer_with_its_sources(client: Any, asked: dict[str, Any]) -> None:
+    job = client.submit(QUESTION, [], "", "", [], "", api_name="/chat")
+    box, messages, panel = job.result(timeout=60)
+    assert len(job.outputs()) >= 2  # the question first, then the answer as it streams
+    assert box == ""
+    assert [m["role"] for m in messages] == ["user", "assistant"]
+    reply = _text(messages[-1])
+    for name in ("Morgan Stanley", "Citibank", "24,000", "24,500"):
+        assert name in reply
+    assert reply.startswith(render.md_text(asked["answer"]))
+    cited = [s for s in asked["sources"] if s["cited"]]
+    assert cited
+    for source in cited:
+        assert render.md_text(source["title"]) in reply
+        assert render.html_text(source["title"]) in panel
+    assert "<mark>" in panel
+
+    # A follow-up carries the previous question along through the chat history.
+    follow = client.submit("And why did they do it?", messages, "", "", [], "", api_name="/chat")
+    _, messages, _ = follow.result(timeout=60)
+    assert len(messages) == 4
+    assert QUESTION in _text(messages[-1])  # "Searched for: <previous> <follow-up>"
+
+
+@pytest.mark.slow
+def test_chat_shows_errors_as_messages(client: Any) -> None:
+    job = client.submit(QUESTION, [], "not-a-date", "", [], "", api_name="/chat")
+    _, messages, panel = job.result(timeout=60)
+    reply = _text(messages[-1])
+    assert "not a date" in reply
+    assert "Traceback" not in reply
+    assert "not a date" in panel
+
+
+@pytest.mark.slow
+def test_page_and_config_load(server: str) -> None:
+    with httpx.Client(trust_env=False, timeout=30) as http:
+        page = http.get(server)
+        assert page.status_code == 200
+        assert "<html" in page.text.lower()
+        config = http.get(server.rstrip("/") + "/config").json()
+    values = [str(c.get("props", {}).get("value", "")) for c in config["components"]]
+    assert any(re.search(r"\*\*\d+ articles\*\*", v) for v in values), "no corpus summary"
+    chatbots = [c for c in config["components"] if c.get("type") == "chatbot"]
+    examples = chatbots[0]["props"]["examples"]
+    assert 3 <= len(examples) <= 5
+    assert all(e["text"].startswith("What is the latest on ") for e in examples)
+
+
+@pytest.fixture(scope="module")
+def empty_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    yield from _launch(NewsBot(data_dir=tmp_path_factory.mktemp("web-empty")))
+
+
+@pytest.mark.slow
+def test_empty_corpus_gets_the_bots_message(empty_server: str) -> None:
+    client = _client(empty_server)
+    result = client.predict(QUESTION, api_name="/ask")
+    assert result["answer"] == EMPTY_CORPUS
+    assert result["abstained"]
+    _, messages, _ = client.submit(QUESTION, [], "", "", [], "", api_name="/chat").result(60)
+    assert _text(messages[-1]) == render.md_text(EMPTY_CORPUS)
+    with httpx.Client(trust_env=False, timeout=30) as http:
+        config = http.get(empty_server.rstrip("/") + "/config").json()
+    chatbot = next(c for c in config["components"] if c.get("type") == "chatbot")
+    assert not chatbot["props"].get("examples")
+    assert "No news has been ingested" in chatbot["props"]["placeholder"]
+
+
+# ------------------------------------------------------------------- render helpers
+
+
+def _source(n: int, quote: str = "", **fields: Any) -> Source:
+    values: dict[str, Any] = {
+        "article_id": f"a{n}",
+        "title": f"Title {n}",
+        "source": "Wire",
+        "url": f"https://example.com/{n}",
+        "published": "2025-02-21",
+        "text": "First sentence. Second <b>bold</b> sentence. Third one.",
+        "score": 0.5,
+    }
+    values.update(fields)
+    return Source(n=n, quote=quote, **values)
+
+
+def test_markdown_text_is_escaped_but_keeps_markers() -> None:
+    text = render.md_text("See [1] and [2, 3]: <script>x</script> ![i](javascript:x) *b* $5")
+    assert "[1]" in text and "[2, 3]" in text
+    assert "<script>" not in text and "&lt;script&gt;" in text
+    assert "\\!\\[i\\]\\(javascript:x\\)" in text
+    assert "\\*b\\*" in text and "\\$5" in text
+
+
+def test_cards_escape_and_mark_the_quote() -> None:
+    cited = _source(2, quote="Second <b>bold</b> sentence.", title="A {{x}} `y` ${z} <i>t</i>")
+    plain = _source(1, url="javascript:alert(1)")
+    html = render.sources_html(Answer("q", "Second bold sentence. [2]", [plain, cited]))
+    assert html.index("[2]") < html.index("[1]")  # cited first
+    assert "<mark>Second &lt;b&gt;bold&lt;/b&gt; sentence.</mark>" in html
+    assert "<i>" not in html and "{" not in html and "$" not in html and "`" not in html
+    assert "javascript:" not in html  # neither a link nor shown
+    assert "href='https://example.com/2'" in html
+
+
+def test_answer_markdown_lists_cited_sources() -> None:
+    answer = Answer("q", "It rose. [1]", [_source(1, quote="It rose."), _source(2)])
+    text = render.answer_markdown(answer)
+    assert text.startswith("It rose. [1]")
+    assert "[Title 1](https://example.com/1) — Wire, 2025-02-21" in text
+    assert "Title 2" not in text
+
+
+def test_examples_and_summary_come_from_the_corpus() -> None:
+    metadatas: list[dict[str, Any]] = [
+        {"title": "Old news about rates", "source": "A", "published": "2024-01-01"},
+        {"title": "Newest headline here", "source": "A", "published": "2025-03-01"},
+        {"title": "Other paper headline", "source": "B", "published": "2025-02-01"},
+        {"title": "Untitled first line of a text…", "source": "", "published": None},
+    ]
+    assert render.example_questions(metadatas, limit=2) == [
+        "What is the latest on Newest headline here?",
+        "What is the latest on Other paper headline?",
+    ]
+    assert render.example_questions([]) == []
+    assert "No news" in render.corpus_summary({"articles": 0})
+    summary = render.corpus_summary(
+        {
+            "articles": 3,
+            "publishers": {"A": 2, "unknown": 1},
+            "first_published": "2024-01-01",
+            "last_published": "2025-03-01",
+            "undated_articles": 1,
+        }
+    )
+    assert summary == (
+        "**3 articles** from 1 publisher (A) · published 2024-01-01 to 2025-03-01 · 1 undated"
+    )
+
+
+def test_plain_history_flattens_gradio_messages() -> None:
+    history = [
+        {"role": "user", "content": [{"type": "text", "text": "Who?"}]},
+        {"role": "assistant", "content": "Them. [1]"},
+        {"role": "assistant", "content": [{"type": "file", "file": {}}]},
+    ]
+    assert render.plain_history(history) == [
+        {"role": "user", "content": "Who?"},
+        {"role": "assistant", "content": "Them. [1]"},
+    ]

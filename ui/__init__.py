@@ -1,0 +1,1 @@
+"""The web chat: `ui.app.build_app(bot)` builds it, `ui.app.serve(bot)` runs it."""

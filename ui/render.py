@@ -1,0 +1,268 @@
+"""Text for the web chat: corpus summary, example questions, answers and source cards.
+
+Plain functions of newsbot data (no gradio), so they are easy to test. Everything that
+comes from an article (titles, publishers, passages, even the answer, which is made of
+article sentences) is untrusted: it is HTML-escaped, and markdown syntax in it is
+neutralised so that an article cannot inject links, images or formatting.
+"""
+
+from __future__ import annotations
+
+import html
+import re
+from collections.abc import Iterable, Mapping, Sequence
+from typing import Any
+from urllib.parse import quote, urlsplit
+
+from bot.types import Answer, Source
+
+EMPTY_CORPUS_NOTE = (
+    "No news has been ingested yet, so there are no example questions. "
+    "Add some with `newsbot ingest PATH_OR_URL` and reload this page."
+)
+
+# Citation markers such as [1] or [1, 2] stay as they are; other markdown syntax is escaped.
+_MARKER = r"\[\d+(?:,\s*\d+)*\]"
+_MD_TOKEN = re.compile(rf"({_MARKER})|([\\*_~\[\]()#|!$])")
+_SPACES = re.compile(r"\s+")
+_SENTENCE_END = re.compile(r"(?<=[.!?…])\s+")
+_LINKABLE = ("http", "https")
+
+
+def md_text(text: str) -> str:
+    """`text` for a markdown message: HTML-escaped, markdown punctuation backslashed."""
+
+    def escape(match: re.Match[str]) -> str:
+        return match.group(1) or "\\" + match.group(2)
+
+    return _MD_TOKEN.sub(escape, html.escape(text, quote=False))
+
+
+def html_text(text: str) -> str:
+    """`text` for HTML: escaped, including the characters template engines act on."""
+    escaped = html.escape(text, quote=True)
+    for char, entity in (("{", "&#123;"), ("}", "&#125;"), ("$", "&#36;"), ("`", "&#96;")):
+        escaped = escaped.replace(char, entity)
+    return escaped.replace("\\", "&#92;")
+
+
+def safe_url(url: str) -> str:
+    """`url` when it is an http(s) link, else "" (no `javascript:`, no local paths)."""
+    url = url.strip()
+    try:
+        parts = urlsplit(url)
+    except ValueError:
+        return ""
+    if parts.scheme.lower() not in _LINKABLE or not parts.netloc:
+        return ""
+    return quote(url, safe=":/?#[]@!&'*+,;=%~-._")
+
+
+def local_path(url: str) -> str:
+    """The file a `file:` URL or bare path names (shown as text, never linked), else ""."""
+    url = url.strip()
+    if url.lower().startswith("file:"):
+        return url
+    return url if url.startswith(("/", "~")) or re.match(r"^[A-Za-z]:[\\/]", url) else ""
+
+
+def _one_line(text: str) -> str:
+    return _SPACES.sub(" ", text).strip()
+
+
+# ----------------------------------------------------------------------- corpus
+
+
+def corpus_summary(stats: Mapping[str, Any]) -> str:
+    """One markdown line: how many articles, from which publishers, over which dates."""
+    articles = int(stats.get("articles") or 0)
+    if articles == 0:
+        return "**No news ingested yet.** Add some with `newsbot ingest PATH_OR_URL`."
+    publishers: dict[str, int] = dict(stats.get("publishers") or {})
+    named = [name for name in publishers if name and name != "unknown"]
+    shown = ", ".join(md_text(name) for name in named[:4])
+    if len(named) > 4:
+        shown += f" and {len(named) - 4} more"
+    head = f"**{articles} article{'s' if articles != 1 else ''}**"
+    if named:
+        head += f" from {len(named)} publisher{'s' if len(named) != 1 else ''} ({shown})"
+    parts = [head]
+    first, last = stats.get("first_published"), stats.get("last_published")
+    if first and last:
+        parts.append(f"published {first} to {last}" if first != last else f"published {first}")
+    undated = int(stats.get("undated_articles") or 0)
+    if undated:
+        parts.append(f"{undated} undated")
+    return " · ".join(parts)
+
+
+def example_questions(metadatas: Iterable[Mapping[str, Any]], limit: int = 4) -> list[str]:
+    """Questions about the most recent articles, one publisher at a time where possible."""
+    dated = [m for m in metadatas if m.get("published") and _usable_title(m.get("title"))]
+    dated.sort(key=lambda m: str(m["published"]), reverse=True)
+    picked: list[Mapping[str, Any]] = []
+    publishers: set[str] = set()
+    for meta in dated:  # first pass: a spread of publishers
+        if len(picked) < limit and str(meta.get("source") or "") not in publishers:
+            picked.append(meta)
+            publishers.add(str(meta.get("source") or ""))
+    for meta in dated:  # then the most recent of the rest
+        if len(picked) < limit and meta not in picked:
+            picked.append(meta)
+    picked.sort(key=lambda m: str(m["published"]), reverse=True)
+    questions: list[str] = []
+    for meta in picked:
+        title = _one_line(str(meta["title"])).rstrip(" .?!:;")
+        question = f"What is the latest on {title}?"
+        if question not in questions:
+            questions.append(question)
+    return questions
+
+
+def _usable_title(title: Any) -> bool:
+    if not isinstance(title, str):
+        return False
+    title = title.strip()
+    # Titles made from a text's first line end in an ellipsis and read badly as questions.
+    return 8 <= len(title) <= 140 and not title.endswith(("…", "..."))
+
+
+# ----------------------------------------------------------------------- answers
+
+
+def answer_markdown(answer: Answer) -> str:
+    """The chat message: the answer, then the cited sources with their quoted passages."""
+    text = md_text(answer.text)
+    if answer.searched:
+        text += f"\n\n*Searched for: {md_text(answer.searched)}*"
+    cited = answer.cited_sources
+    if not cited:
+        return text
+    lines = [text, "", "**Sources**", ""]
+    for source in cited:
+        lines.append(f"- {_source_line(source)}")
+        lines.append(f"  > “{md_text(_one_line(source.quote))}”")
+    return "\n".join(lines)
+
+
+def _source_line(source: Source) -> str:
+    title = md_text(_one_line(source.title) or "Untitled")
+    url = safe_url(source.url)
+    head = f"**[{source.n}]** [{title}]({url})" if url else f"**[{source.n}] {title}**"
+    details = [md_text(source.source) if source.source else "unknown publisher"]
+    details.append(source.published or "undated")
+    path = "" if url else local_path(source.url)
+    if path:
+        details.append(f"`{path.replace('`', '')}`")
+    return f"{head} — {', '.join(details)}"
+
+
+def sources_html(answer: Answer | None) -> str:
+    """The side panel: one card per source, cited first, the quote marked in its text."""
+    if answer is None:
+        return _panel("<p class='nb-empty'>Sources of the latest answer appear here.</p>")
+    if not answer.sources:
+        return _panel("<p class='nb-empty'>No sources for this answer.</p>")
+    ordered = sorted(answer.sources, key=lambda s: (not s.cited, s.n))
+    return _panel("\n".join(source_card(s) for s in ordered))
+
+
+def message_html(message: str) -> str:
+    return _panel(f"<p class='nb-empty'>{html_text(message)}</p>")
+
+
+def _panel(body: str) -> str:
+    return f"<div class='nb-sources'>{body}</div>"
+
+
+def source_card(source: Source) -> str:
+    title = html_text(_one_line(source.title) or "Untitled")
+    url = safe_url(source.url)
+    if url:
+        title = f"<a href='{html_text(url)}' target='_blank' rel='noopener noreferrer'>{title}</a>"
+    meta = [html_text(source.source) if source.source else "unknown publisher"]
+    meta.append(html_text(source.published or "undated"))
+    meta.append("cited" if source.cited else "retrieved, not cited")
+    path = "" if url else local_path(source.url)
+    local = f"<div class='nb-local'>{html_text(path)}</div>" if path else ""
+    kind = "nb-card nb-cited" if source.cited else "nb-card"
+    return (
+        f"<div class='{kind}'>"
+        f"<div class='nb-title'><span class='nb-n'>[{source.n}]</span> {title}</div>"
+        f"<div class='nb-meta'>{' · '.join(meta)}</div>{local}"
+        f"<div class='nb-text'>{highlight(source.text, source.quote)}</div>"
+        "</div>"
+    )
+
+
+def highlight(text: str, quote_text: str) -> str:
+    """Escaped `text` with the sentences of `quote_text` wrapped in <mark>."""
+    spans = _quote_spans(text, quote_text)
+    out: list[str] = []
+    position = 0
+    for start, end in spans:
+        out.append(html_text(text[position:start]))
+        out.append(f"<mark>{html_text(text[start:end])}</mark>")
+        position = end
+    out.append(html_text(text[position:]))
+    marked = "".join(out)
+    if quote_text.strip() and not spans:  # quote not found verbatim: show it on its own
+        marked = f"<mark>{html_text(_one_line(quote_text))}</mark><br>{marked}"
+    return marked
+
+
+def _quote_spans(text: str, quote_text: str) -> list[tuple[int, int]]:
+    sentences = [s for s in _SENTENCE_END.split(_one_line(quote_text)) if s]
+    spans: list[tuple[int, int]] = []
+    for sentence in sentences:
+        pattern = r"\s+".join(re.escape(word) for word in sentence.split())
+        for match in re.finditer(pattern, text):
+            spans.append(match.span())
+    spans.sort()
+    merged: list[tuple[int, int]] = []
+    for start, end in spans:
+        if merged and start <= merged[-1][1]:
+            merged[-1] = (merged[-1][0], max(merged[-1][1], end))
+        else:
+            merged.append((start, end))
+    return merged
+
+
+def plain_history(history: Sequence[Any]) -> list[dict[str, str]]:
+    """Chatbot history (gradio 6 gives content as a list of parts) as role/text dicts."""
+    turns: list[dict[str, str]] = []
+    for message in history or []:
+        if isinstance(message, Mapping):
+            role, content = message.get("role"), message.get("content")
+        else:
+            role, content = getattr(message, "role", None), getattr(message, "content", None)
+        text = _content_text(content)
+        if role in ("user", "assistant") and text:
+            turns.append({"role": str(role), "content": text})
+    return turns
+
+
+def _content_text(content: Any) -> str:
+    if isinstance(content, str):
+        return content
+    if isinstance(content, Mapping):
+        return str(content.get("text") or "") if content.get("type", "text") == "text" else ""
+    if isinstance(content, Sequence):
+        return " ".join(t for t in (_content_text(part) for part in content) if t)
+    return ""
+
+
+PANEL_CSS = """
+.nb-sources { display: flex; flex-direction: column; gap: 0.6rem; }
+.nb-empty { color: var(--body-text-color-subdued); margin: 0.5rem 0; }
+.nb-card { border: 1px solid var(--border-color-primary); border-radius: 8px;
+  padding: 0.6rem 0.75rem; background: var(--background-fill-secondary); }
+.nb-card.nb-cited { border-left: 4px solid var(--color-accent); }
+.nb-title { font-weight: 600; }
+.nb-n { color: var(--body-text-color-subdued); margin-right: 0.25rem; }
+.nb-meta, .nb-local { font-size: 0.85em; color: var(--body-text-color-subdued); margin: 0.15rem 0; }
+.nb-local { font-family: var(--font-mono); word-break: break-all; }
+.nb-text { font-size: 0.9em; max-height: 14rem; overflow-y: auto; margin-top: 0.35rem;
+  line-height: 1.45; }
+.nb-text mark { background: #fde68a; color: #111; padding: 0 0.1em; border-radius: 2px; }
+"""
