@@ -25,9 +25,9 @@ from bot.evaluate import (
 )
 from bot.settings import Settings
 from bot.types import Answer, Source
+from tests.conftest import shared_dir
 
-SHARED = Path(__file__).resolve().parents[2] / "shared"
-REALTIMEQA = SHARED / "data" / "realtimeqa-dev"
+REALTIMEQA = shared_dir() / "data" / "realtimeqa-dev"
 
 
 # --- normalisation and matching -------------------------------------------------------
@@ -179,8 +179,6 @@ def _pool_urls(questions: list[dict[str, Any]]) -> dict[str, set[str]]:
 
 @pytest.mark.slow
 def test_eval_cli_on_realtimeqa_pool_and_reuses_the_store(tmp_path: Path) -> None:
-    if not SHARED.is_dir():
-        pytest.skip(f"shared data folder {SHARED} is missing")
     from bot.cli import main
 
     def run(out: Path) -> tuple[dict[str, Any], float]:

@@ -13,7 +13,6 @@ os.environ["HF_HUB_DISABLE_TELEMETRY"] = "1"
 import re
 import socket
 from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import httpx
@@ -21,12 +20,10 @@ import pytest
 
 from bot.newsbot import EMPTY_CORPUS, NewsBot
 from bot.types import Answer, Source
+from tests.conftest import SEED_QUESTION
 from ui import render
 
-SEEDS = Path(__file__).resolve().parents[2] / "shared" / "seeds"
-SEED = SEEDS / "000_34a26bea272eb6df.txt"
-SAMPLES = Path(__file__).resolve().parents[1] / "ingest" / "samples" / "sample_news.jsonl"
-QUESTION = "Who raised Hang Seng targets and why?"
+QUESTION = SEED_QUESTION
 MARKER = re.compile(r"\[(\d+)\]")
 
 # gradio's queue trips pandas deprecation warnings that are none of newsbot's business.
@@ -66,12 +63,8 @@ def _client(url: str) -> Any:
 
 
 @pytest.fixture(scope="module")
-def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    if not SEED.is_file():
-        pytest.skip(f"seed article {SEED} is missing")
-    bot = NewsBot(data_dir=tmp_path_factory.mktemp("web-data"))
-    report = bot.ingest([SEED, SAMPLES])
-    assert report.ok, report.summary()
+def server(bot: NewsBot) -> Iterator[str]:
+    """The real app over the session's bot (seed article and sample news)."""
     yield from _launch(bot)
 
 
