@@ -35,5 +35,11 @@ test: lint
 bench: $(STAMP)
 	$(BIN)/python -m bench.run $(BENCH_ARGS)
 
+# Answer quality on RealTimeQA DEV; the figures in README used
+# EVAL_ARGS="--corpus pool --limit 300 --seed 0".
+EVAL_ARGS ?= --corpus pool --limit 50 --seed 0
+eval: $(STAMP)
+	$(BIN)/newsbot eval ../shared/data/realtimeqa-dev $(EVAL_ARGS)
+
 clean:
 	rm -rf $(VENV) build *.egg-info .pytest_cache .mypy_cache .ruff_cache

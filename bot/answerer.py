@@ -30,9 +30,18 @@ _TYPE_BONUS = 0.06
 # sentence from an older story.
 _ARTICLE_WEIGHT = 0.25
 _TITLE_SHARE = 0.3
+# Short sentences ("Markets swung after the announcement.") match many questions
+# loosely and answer none: they pay a small toll.
+_SHORT_WORDS = 10
+_SHORT_PENALTY = 0.05
+# News puts the gist first (inverted pyramid): an article's opening sentences get a lift.
+_LEAD_BONUS = (0.04, 0.02)
 # Below both floors the best sentence is unrelated to the question: say so instead.
 _MIN_SIMILARITY = 0.30
 _MIN_OVERLAP = 0.5
+# A question whose best passage is this far from it is about something not in the news
+# at hand; a stray shared word ("Peru") must not turn that into an answer.
+_MIN_PASSAGE_SIMILARITY = 0.2
 # A further sentence must score at least this share of the best one to be kept.
 _RELATIVE_FLOOR = 0.75
 _REPEAT_SIMILARITY = 0.85
@@ -87,7 +96,7 @@ def draft_answer(
     """Compose 1-4 cited sentences, or an honest "not found"."""
     articles = _group_by_article(passages)
     sentences = _candidate_sentences(articles)
-    if not sentences:
+    if not sentences or max(p.hit.score for p in passages) < _MIN_PASSAGE_SIMILARITY:
         return _abstain(articles)
     vectors = encode([s.text for s in sentences])
     similarity = vectors @ question_vector
@@ -106,11 +115,18 @@ def draft_answer(
     wanted = [pattern for asks, pattern in _QUESTION_TYPES if asks.search(question)]
     bonus = np.array([_TYPE_BONUS * sum(bool(p.search(s.text)) for p in wanted) for s in sentences])
     article_score = np.array([max(p.score for p in articles[s.article]) for s in sentences])
+    lead = np.array(
+        [
+            _lead_bonus(s) - (_SHORT_PENALTY if len(s.text.split()) < _SHORT_WORDS else 0.0)
+            for s in sentences
+        ]
+    )
     scores = (
         _SEMANTIC_WEIGHT * similarity
         + _LEXICAL_WEIGHT * lexical
         + _ARTICLE_WEIGHT * article_score
         + bonus
+        + lead
     )
     best = int(np.argmax(scores))
     if similarity[best] < _MIN_SIMILARITY and lexical[best] < _MIN_OVERLAP:
@@ -140,6 +156,11 @@ def _candidate_sentences(articles: list[list[Passage]]) -> list[_Sentence]:
                 seen.add(text)
                 sentences.append(_Sentence(index, (chunk, number), text))
     return sentences
+
+
+def _lead_bonus(sentence: _Sentence) -> float:
+    chunk, number = sentence.position
+    return _LEAD_BONUS[number] if chunk == 0 and number < len(_LEAD_BONUS) else 0.0
 
 
 def _select(

@@ -47,6 +47,8 @@ _Z95 = 1.959963984540054  # two-sided 95% normal quantile
 _DELETED = frozenset("\"'`´‘’‚‛“”„‟′″«»‹›.,")
 _ARTICLES = frozenset({"a", "an", "the"})
 _CITATION = re.compile(r"\s*\[\d+\]")
+# "Antarctica's glacier" answers "Antarctica": a possessive ending is not part of the name.
+_POSSESSIVE = re.compile(r"(?<=\w)['’]s\b")
 
 
 def normalise(text: str) -> str:
@@ -56,7 +58,7 @@ def normalise(text: str) -> str:
     `Squid Game`; case, Unicode forms (NFKC folds full-width and ligature characters),
     quote styles, punctuation, articles and spacing must not decide a match.
     """
-    text = unicodedata.normalize("NFKC", text).lower()
+    text = _POSSESSIVE.sub("", unicodedata.normalize("NFKC", text).lower())
     kept = []
     for char in text:
         if char in _DELETED:

@@ -17,6 +17,10 @@ _CANDIDATES_PER_CHUNK = 6
 _MIN_CANDIDATES = 30
 _LEXICAL_WEIGHT = 0.35
 _WINDOW_BONUS = 0.08
+# News is about a moment: of two equally relevant stories, the one closer before the
+# reference date is more likely the one asked about. Half the bonus every 14 days.
+_RECENCY_BONUS = 0.1
+_RECENCY_HALF_LIFE_DAYS = 14.0
 _MAX_CHUNKS_PER_ARTICLE = 3
 
 
@@ -70,6 +74,7 @@ class Retriever:
         """Up to `k` articles' best passages, ranked; several chunks of one article allowed."""
         n = max(self.k * _CANDIDATES_PER_CHUNK, _MIN_CANDIDATES)
         hits = self.store.query(query_vector, n, filters.where(as_of))
+        reference = to_day_number(as_of or date.today())
         if not hits:
             return []
         query_terms = set(terms(query))
@@ -81,7 +86,8 @@ class Retriever:
                     hit,
                     hit.score
                     + _LEXICAL_WEIGHT * overlap(query_terms, doc, weights)
-                    + (_WINDOW_BONUS if _in_window(hit, window) else 0.0),
+                    + (_WINDOW_BONUS if _in_window(hit, window) else 0.0)
+                    + _recency(hit, reference),
                 )
                 for hit, doc in zip(hits, documents, strict=True)
             ),
@@ -89,6 +95,13 @@ class Retriever:
             reverse=True,
         )
         return _top_articles(scored, self.k)
+
+
+def _recency(hit: Hit, reference: int) -> float:
+    day = hit.metadata.get("published_day")
+    if not isinstance(day, int) or day > reference:
+        return 0.0
+    return _RECENCY_BONUS * 0.5 ** ((reference - day) / _RECENCY_HALF_LIFE_DAYS)
 
 
 def _in_window(hit: Hit, window: tuple[date, date] | None) -> bool:

@@ -23,7 +23,7 @@ log = logging.getLogger(__name__)
 
 # Articles embedded per group: big enough for efficient batches, small enough that an
 # interrupted run keeps most of its work.
-_GROUP = 128
+_GROUP = 32
 
 
 def ingest(
