@@ -28,7 +28,7 @@ _TYPE_BONUS = 0.06
 # How much the article's own retrieval score (with its date-window bonus) counts: a
 # sentence from the article that best fits the question and its time beats a twin
 # sentence from an older story.
-_ARTICLE_WEIGHT = 0.25
+_ARTICLE_WEIGHT = 0.5
 _TITLE_SHARE = 0.3
 # Short sentences ("Markets swung after the announcement.") match many questions
 # loosely and answer none: they pay a small toll.
