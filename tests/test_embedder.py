@@ -1,0 +1,45 @@
+"""The int8 ONNX encoder must agree with the fp32 reference, vector by vector."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+
+from ingest.chunking import chunk_text
+from ingest.embedder import DEFAULT_EMBEDDING_MODEL, OnnxEmbedder, load_embedder
+from tests.conftest import SAMPLE_NEWS
+
+
+def sample_chunks() -> list[str]:
+    texts: list[str] = []
+    for line in SAMPLE_NEWS.read_text().splitlines():
+        record = json.loads(line)
+        texts += [c.embedding_text(record["title"]) for c in chunk_text(record["text"], 900, 150)]
+    # Short queries as well as full chunks: both are encoded in practice.
+    return [*texts, "Who raised Hang Seng targets and why?", "gold price"]
+
+
+def test_int8_vectors_agree_with_fp32(tmp_path: Path) -> None:
+    texts = sample_chunks()
+    int8 = load_embedder(DEFAULT_EMBEDDING_MODEL, "onnx-int8", tmp_path)
+    fp32 = load_embedder(DEFAULT_EMBEDDING_MODEL, "torch", tmp_path)
+    a, b = int8.encode(texts), fp32.encode(texts)
+    assert isinstance(int8, OnnxEmbedder)
+    assert a.shape == b.shape == (len(texts), 384)
+    cosine = (a * b).sum(axis=1)
+    assert cosine.min() >= 0.99, cosine.min()
+    # Activations are quantised per batch, so batchmates move a vector a little; a query
+    # encoded alone must still meet its chunk encoded in a batch.
+    alone = np.stack([int8.encode([t])[0] for t in texts[:8]])
+    assert (alone * a[:8]).sum(axis=1).min() >= 0.99
+
+
+def test_the_export_is_cached(tmp_path: Path) -> None:
+    load_embedder(DEFAULT_EMBEDDING_MODEL, "onnx-int8", tmp_path)
+    exported = list(tmp_path.glob("*.onnx"))
+    assert len(exported) == 1
+    stamp = exported[0].stat().st_mtime_ns
+    load_embedder(DEFAULT_EMBEDDING_MODEL, "onnx-int8", tmp_path)
+    assert [p.stat().st_mtime_ns for p in tmp_path.glob("*.onnx")] == [stamp]
