@@ -30,6 +30,8 @@ _TYPE_BONUS = 0.06
 # sentence from an older story.
 _ARTICLE_WEIGHT = 0.5
 _TITLE_SHARE = 0.3
+# Sentences the encoder scores per question; the rest are ranked out by cheap signals.
+_SEMANTIC_CANDIDATES = 40
 # Short sentences ("Markets swung after the announcement.") match many questions
 # loosely and answer none: they pay a small toll.
 _SHORT_WORDS = 10
@@ -98,8 +100,25 @@ def draft_answer(
     sentences = _candidate_sentences(articles)
     if not sentences or max(p.hit.score for p in passages) < _MIN_PASSAGE_SIMILARITY:
         return _abstain(articles)
+    sentences, prior, lexical, sentence_terms = _shortlist(question, sentences, articles)
     vectors = encode([s.text for s in sentences])
     similarity = vectors @ question_vector
+    scores = _SEMANTIC_WEIGHT * similarity + prior
+    best = int(np.argmax(scores))
+    if similarity[best] < _MIN_SIMILARITY and lexical[best] < _MIN_OVERLAP:
+        return _abstain(articles)
+    chosen = _select(scores, vectors, sentence_terms, sentences)
+    return _compose(chosen, sentences, articles, dated)
+
+
+def _shortlist(
+    question: str, sentences: list[_Sentence], articles: list[list[Passage]]
+) -> tuple[list[_Sentence], np.ndarray, np.ndarray, list[set[str]]]:
+    """Score what is cheap (terms, article rank, position) and keep the best sentences.
+
+    Encoding sentences is most of an answer's time; the ones kept here are the only
+    ones the encoder sees. Returns them with their prior score, term overlap and terms.
+    """
     query_terms = set(terms(question))
     sentence_terms = [set(terms(s.text)) for s in sentences]
     weights = idf_weights(query_terms, sentence_terms)
@@ -113,26 +132,23 @@ def draft_answer(
         ]
     )
     wanted = [pattern for asks, pattern in _QUESTION_TYPES if asks.search(question)]
-    bonus = np.array([_TYPE_BONUS * sum(bool(p.search(s.text)) for p in wanted) for s in sentences])
-    article_score = np.array([max(p.score for p in articles[s.article]) for s in sentences])
-    lead = np.array(
+    prior = np.array(
         [
-            _lead_bonus(s) - (_SHORT_PENALTY if len(s.text.split()) < _SHORT_WORDS else 0.0)
-            for s in sentences
+            _LEXICAL_WEIGHT * lexical[i]
+            + _ARTICLE_WEIGHT * max(p.score for p in articles[s.article])
+            + _TYPE_BONUS * sum(bool(p.search(s.text)) for p in wanted)
+            + _lead_bonus(s)
+            - (_SHORT_PENALTY if len(s.text.split()) < _SHORT_WORDS else 0.0)
+            for i, s in enumerate(sentences)
         ]
     )
-    scores = (
-        _SEMANTIC_WEIGHT * similarity
-        + _LEXICAL_WEIGHT * lexical
-        + _ARTICLE_WEIGHT * article_score
-        + bonus
-        + lead
+    keep = sorted(np.argsort(-prior, kind="stable")[:_SEMANTIC_CANDIDATES].tolist())
+    return (
+        [sentences[i] for i in keep],
+        prior[keep],
+        lexical[keep],
+        [sentence_terms[i] for i in keep],
     )
-    best = int(np.argmax(scores))
-    if similarity[best] < _MIN_SIMILARITY and lexical[best] < _MIN_OVERLAP:
-        return _abstain(articles)
-    chosen = _select(scores, vectors, sentence_terms, sentences)
-    return _compose(chosen, sentences, articles, dated)
 
 
 def _group_by_article(passages: list[Passage]) -> list[list[Passage]]:
