@@ -51,7 +51,7 @@ class NewsBot:
         return load_embedder(
             self.settings.embedding_model,
             self.settings.embedding_backend,
-            Path(self.settings.data_dir) / "models",
+            Path(self.settings.model_cache_dir),
             self.settings.embed_batch_size,
         )
 

@@ -21,6 +21,10 @@ def default_data_dir() -> Path:
     return Path(platformdirs.user_data_dir("newsbot", appauthor=False))
 
 
+def default_model_cache() -> Path:
+    return Path(platformdirs.user_cache_dir("newsbot", appauthor=False)) / "models"
+
+
 class Settings(BaseSettings):
     """Settings of one newsbot instance (env prefix `NEWSBOT_`)."""
 
@@ -43,6 +47,10 @@ class Settings(BaseSettings):
             "onnx-int8: the model quantised to int8 for ONNX Runtime (exported once into "
             "the data dir; ~1.5x faster, cosine >= 0.99 to fp32); torch: fp32 reference."
         ),
+    )
+    model_cache_dir: Path = Field(
+        default_factory=default_model_cache,
+        description="Where the int8 ONNX export of the model is kept, shared by all data dirs.",
     )
     chunk_size: int = Field(
         default=900, ge=200, le=4000, description="Target chunk length in characters."
