@@ -11,6 +11,7 @@ import hashlib
 import logging
 import os
 import tempfile
+import warnings
 from pathlib import Path
 
 log = logging.getLogger(__name__)
@@ -33,7 +34,9 @@ def int8_model(model_path: Path, cache_dir: Path) -> Path:
         return target
     cache_dir.mkdir(parents=True, exist_ok=True)
     log.warning("exporting %s to int8 ONNX (once, about 10 s)", model_path)
-    with tempfile.TemporaryDirectory(dir=cache_dir) as scratch:
+    with tempfile.TemporaryDirectory(dir=cache_dir) as scratch, warnings.catch_warnings():
+        # The tracer's notes on the model's Python branches are for exporter authors.
+        warnings.simplefilter("ignore")
         fp32 = Path(scratch) / "model.onnx"
         int8 = Path(scratch) / "model-int8.onnx"
         _export_fp32(model_path, fp32)
