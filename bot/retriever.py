@@ -22,6 +22,7 @@ _WINDOW_BONUS = 0.08
 _RECENCY_BONUS = 0.1
 _RECENCY_HALF_LIFE_DAYS = 14.0
 _MAX_CHUNKS_PER_ARTICLE = 3
+_WIDE_FACTOR = 3
 
 
 @dataclass(frozen=True)
@@ -73,7 +74,7 @@ class Retriever:
     ) -> list[Passage]:
         """Up to `k` articles' best passages, ranked; several chunks of one article allowed."""
         n = max(self.k * _CANDIDATES_PER_CHUNK, _MIN_CANDIDATES)
-        hits = self.store.query(query_vector, n, filters.where(as_of))
+        hits = self._candidates(query_vector, n, filters, as_of)
         reference = to_day_number(as_of or date.today())
         if not hits:
             return []
@@ -95,6 +96,31 @@ class Retriever:
             reverse=True,
         )
         return _top_articles(scored, self.k)
+
+    def _candidates(
+        self, query_vector: np.ndarray, n: int, filters: Filters, as_of: date | None
+    ) -> list[Hit]:
+        """The `n` nearest chunks that pass the filters.
+
+        A reference date alone is the common case (every dated question) and Chroma's
+        filtered search costs several times an unfiltered one, so the nearest
+        `_WIDE_FACTOR * n` are fetched unfiltered and the future dropped here; only
+        when too few survive does Chroma filter.
+        """
+        where = filters.where(as_of)
+        if as_of is None or filters != Filters():
+            return self.store.query(query_vector, n, where)
+        day = to_day_number(as_of)
+        wide = self.store.query(query_vector, n * _WIDE_FACTOR)
+        hits = [hit for hit in wide if _published_by(hit, day)][:n]
+        if len(hits) == n or len(wide) < n * _WIDE_FACTOR:
+            return hits
+        return self.store.query(query_vector, n, where)
+
+
+def _published_by(hit: Hit, day: int) -> bool:
+    published = hit.metadata.get("published_day")
+    return not isinstance(published, int) or published <= day
 
 
 def _recency(hit: Hit, reference: int) -> float:

@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import re
 from datetime import date
+from pathlib import Path
 
 import pytest
 
 from bot import Answer, NewsBot
-from tests.conftest import SEED_QUESTION
+from tests.conftest import SAMPLE_NEWS, SEED_QUESTION
 
 MARKER = re.compile(r"\[(\d+)\]")
 
@@ -119,3 +120,17 @@ def test_stats_describe_the_corpus(bot: NewsBot) -> None:
 def test_empty_store_says_how_to_add_news(fresh_bot: NewsBot) -> None:
     answer = fresh_bot.ask(SEED_QUESTION)
     assert answer.abstained and "newsbot ingest" in answer.text
+
+
+def test_early_reference_date_still_finds_the_few_older_articles(
+    bot: NewsBot, tmp_path: Path
+) -> None:
+    """Most news is newer than this date: the search must fall back, not come back empty."""
+    small_chunks = NewsBot(data_dir=tmp_path, chunk_size=200, chunk_overlap=0)
+    small_chunks.__dict__["embedder"] = bot.embedder
+    small_chunks.ingest([SAMPLE_NEWS])
+    assert small_chunks.store.chunk_count() > 3 * 30  # more than one wide search sees
+    answer = small_chunks.ask("What did the Federal Reserve do with rates?", as_of="2024-09-19")
+    dated = [s.published for s in answer.sources if s.published]
+    assert dated and all(day <= "2024-09-19" for day in dated)
+    assert "50 basis points" in answer.text
