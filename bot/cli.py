@@ -15,8 +15,6 @@ from typing import Any, Literal, get_args, get_origin
 
 from bot.settings import Settings
 
-log = logging.getLogger("newsbot")
-
 
 def _settings_flags(parser: argparse.ArgumentParser) -> None:
     group = parser.add_argument_group("settings (also NEWSBOT_* environment variables)")

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import logging
 import time
 from collections import Counter
 from collections.abc import Iterator, Sequence
@@ -22,8 +21,6 @@ from ingest.embedder import Embedder, load_embedder
 from ingest.pipeline import ingest
 from ingest.store import NewsStore, connect
 from ingest.types import IngestReport
-
-log = logging.getLogger(__name__)
 
 EMPTY_CORPUS = "No news has been ingested yet. Add some with `newsbot ingest PATH_OR_URL`."
 

