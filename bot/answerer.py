@@ -38,12 +38,10 @@ _SHORT_WORDS = 10
 _SHORT_PENALTY = 0.05
 # News puts the gist first (inverted pyramid): an article's opening sentences get a lift.
 _LEAD_BONUS = (0.04, 0.02)
-# Below both floors the best sentence is unrelated to the question: say so instead.
+# When no candidate sentence comes this near the question, the news at hand is about
+# something else; a stray shared word ("Peru") must not turn that into an answer. On
+# 300 DEV questions 0.30 abstains once and loses no answer that contained the gold.
 _MIN_SIMILARITY = 0.30
-_MIN_OVERLAP = 0.5
-# A question whose best passage is this far from it is about something not in the news
-# at hand; a stray shared word ("Peru") must not turn that into an answer.
-_MIN_PASSAGE_SIMILARITY = 0.2
 # A further sentence must score at least this share of the best one to be kept.
 _RELATIVE_FLOOR = 0.75
 _REPEAT_SIMILARITY = 0.85
@@ -98,14 +96,13 @@ def draft_answer(
     """Compose 1-4 cited sentences, or an honest "not found"."""
     articles = _group_by_article(passages)
     sentences = _candidate_sentences(articles)
-    if not sentences or max(p.hit.score for p in passages) < _MIN_PASSAGE_SIMILARITY:
+    if not sentences:
         return _abstain(articles)
-    sentences, prior, lexical, sentence_terms = _shortlist(question, sentences, articles)
+    sentences, prior, sentence_terms = _shortlist(question, sentences, articles)
     vectors = encode([s.text for s in sentences])
     similarity = vectors @ question_vector
     scores = _SEMANTIC_WEIGHT * similarity + prior
-    best = int(np.argmax(scores))
-    if similarity[best] < _MIN_SIMILARITY and lexical[best] < _MIN_OVERLAP:
+    if float(similarity.max()) < _MIN_SIMILARITY:
         return _abstain(articles)
     chosen = _select(scores, vectors, sentence_terms, sentences)
     return _compose(chosen, sentences, articles, dated)
@@ -113,11 +110,11 @@ def draft_answer(
 
 def _shortlist(
     question: str, sentences: list[_Sentence], articles: list[list[Passage]]
-) -> tuple[list[_Sentence], np.ndarray, np.ndarray, list[set[str]]]:
+) -> tuple[list[_Sentence], np.ndarray, list[set[str]]]:
     """Score what is cheap (terms, article rank, position) and keep the best sentences.
 
     Encoding sentences is most of an answer's time; the ones kept here are the only
-    ones the encoder sees. Returns them with their prior score, term overlap and terms.
+    ones the encoder sees. Returns them with their prior score and terms.
     """
     query_terms = set(terms(question))
     sentence_terms = [set(terms(s.text)) for s in sentences]
@@ -147,7 +144,6 @@ def _shortlist(
     return (
         [sentences[i] for i in keep],
         prior[keep],
-        lexical[keep],
         [sentence_terms[i] for i in keep],
     )
 

@@ -26,6 +26,12 @@ def terms(text: str) -> list[str]:
     return [_stem(w) for w in words if (w not in STOPWORDS and len(w) > 1) or w.isdigit()]
 
 
+def keywords(text: str) -> list[str]:
+    """The question's content words as written, for the BM25 index (which stems itself)."""
+    words = dict.fromkeys(w for w in _TOKEN.findall(text.lower()) if w not in STOPWORDS)
+    return [w for w in words if len(w) > 1 or w.isdigit()]
+
+
 def _stem(word: str) -> str:
     """A light plural/verb-ending fold: 'targets' matches 'target', 'raised' 'raise'."""
     if word[0].isdigit() or len(word) <= 4:

@@ -17,7 +17,7 @@ from bot.settings import Settings
 from bot.timeparse import asks_about_time, split_as_of, time_window, without_time_phrases
 from bot.types import Answer
 from ingest.dates import parse_date
-from ingest.embedder import Embedder, load_embedder
+from ingest.embedder import Embedder, load_embedder, load_static_embedder
 from ingest.pipeline import ingest
 from ingest.store import NewsStore, connect
 from ingest.types import IngestReport
@@ -53,15 +53,26 @@ class NewsBot:
         )
 
     @cached_property
+    def index_embedder(self) -> Embedder:
+        """The encoder of the stored vectors: the static table by default, else the model."""
+        if self.settings.index_vectors == "full":
+            return self.embedder
+        return load_static_embedder(
+            self.settings.embedding_model, Path(self.settings.model_cache_dir)
+        )
+
+    @cached_property
     def store(self) -> NewsStore:
         client = connect(Path(self.settings.data_dir), self.settings.chroma_url)
-        return NewsStore(client, self.settings.collection_name())
+        return NewsStore(
+            client, self.settings.collection_name(), self.settings.lexical_index_path()
+        )
 
     def ingest(self, items: Sequence[str | Path], progress: bool = False) -> IngestReport:
         return ingest(
             items,
             self.store,
-            self.embedder,
+            self.index_embedder,
             chunk_size=self.settings.chunk_size,
             chunk_overlap=self.settings.chunk_overlap,
             fetch_timeout=self.settings.fetch_timeout,
@@ -115,14 +126,17 @@ class NewsBot:
     def _draft(self, question: str, query: str, filters: Filters, as_of: date | None) -> Drafted:
         if self.store.chunk_count() == 0:
             return Drafted(EMPTY_CORPUS, [EMPTY_CORPUS], [], abstained=True)
-        vector = self.embedder.encode([query])[0]
         window = time_window(query, as_of or date.today())
         passages = Retriever(self.store, self.settings.k).search(
-            without_time_phrases(query), vector, filters, as_of, window
+            without_time_phrases(query),
+            self.index_embedder.encode([query])[0],
+            filters,
+            as_of,
+            window,
         )
         return draft_answer(
             without_time_phrases(question),
-            vector,
+            self.embedder.encode([query])[0],
             passages,
             self.embedder.encode,
             dated=asks_about_time(question),

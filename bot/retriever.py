@@ -1,4 +1,11 @@
-"""Finding the passages a question needs: dense search, then exact-term re-scoring."""
+"""Finding the passages a question needs: dense and BM25 search, fused and re-scored.
+
+Two first stages find candidates: the nearest chunks by vector (Chroma) and the best
+BM25 matches (SQLite FTS5), which catches the names, tickers and numbers that vectors
+blur. Every candidate is then scored on the same features: vector similarity, weighted
+term overlap, its BM25 score relative to the best, and the date-window and recency
+bonuses.
+"""
 
 from __future__ import annotations
 
@@ -7,8 +14,9 @@ from datetime import date
 
 import numpy as np
 
-from bot.lexical import idf_weights, overlap, terms
+from bot.lexical import idf_weights, keywords, overlap, terms
 from ingest.dates import to_day_number
+from ingest.lexical_index import DayRange
 from ingest.store import Hit, NewsStore, Where
 
 # Dense candidates fetched per wanted chunk: re-scoring needs room to promote a chunk
@@ -16,6 +24,7 @@ from ingest.store import Hit, NewsStore, Where
 _CANDIDATES_PER_CHUNK = 6
 _MIN_CANDIDATES = 30
 _LEXICAL_WEIGHT = 0.35
+_BM25_WEIGHT = 0.1
 _WINDOW_BONUS = 0.08
 # News is about a moment: of two equally relevant stories, the one closer before the
 # reference date is more likely the one asked about. Half the bonus every 14 days.
@@ -48,6 +57,15 @@ class Filters:
             return None
         return clauses[0] if len(clauses) == 1 else {"$and": clauses}
 
+    def days(self, as_of: date | None) -> DayRange:
+        """The same date filter for the lexical index."""
+        last = self.until or as_of
+        return DayRange(
+            first=to_day_number(self.since) if self.since else None,
+            last=to_day_number(last) if last else None,
+            undated=not (self.since or self.until),
+        )
+
 
 @dataclass(frozen=True)
 class Passage:
@@ -75,9 +93,14 @@ class Retriever:
         """Up to `k` articles' best passages, ranked; several chunks of one article allowed."""
         n = max(self.k * _CANDIDATES_PER_CHUNK, _MIN_CANDIDATES)
         hits = self._candidates(query_vector, n, filters, as_of)
-        reference = to_day_number(as_of or date.today())
+        lexical = self.store.lexical_query(keywords(query), n, filters.days(as_of), filters.sources)
+        found = {hit.chunk_id for hit in hits}
+        hits += self.store.get_chunks([c for c, _ in lexical if c not in found], query_vector)
         if not hits:
             return []
+        bm25 = dict(lexical)
+        best_bm25 = max(bm25.values(), default=0.0) or 1.0
+        reference = to_day_number(as_of or date.today())
         query_terms = set(terms(query))
         documents = [set(terms(f"{h.metadata.get('title', '')} {h.text}")) for h in hits]
         weights = idf_weights(query_terms, documents)
@@ -87,6 +110,7 @@ class Retriever:
                     hit,
                     hit.score
                     + _LEXICAL_WEIGHT * overlap(query_terms, doc, weights)
+                    + _BM25_WEIGHT * bm25.get(hit.chunk_id, 0.0) / best_bm25
                     + (_WINDOW_BONUS if _in_window(hit, window) else 0.0)
                     + _recency(hit, reference),
                 )

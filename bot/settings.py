@@ -48,9 +48,20 @@ class Settings(BaseSettings):
             "the data dir; ~1.5x faster, cosine >= 0.99 to fp32); torch: fp32 reference."
         ),
     )
+    index_vectors: Literal["static", "full"] = Field(
+        default="static",
+        description=(
+            "Vectors stored for the first search stage. static: a static embedding table "
+            "distilled locally from the embedding model (ingest ~100x faster; BM25 and the "
+            "full model do the fine ranking); full: the embedding model itself (slow ingest)."
+        ),
+    )
     model_cache_dir: Path = Field(
         default_factory=default_model_cache,
-        description="Where the int8 ONNX export of the model is kept, shared by all data dirs.",
+        description=(
+            "Where the int8 ONNX export and the static table of the model are kept, "
+            "shared by all data dirs."
+        ),
     )
     chunk_size: int = Field(
         default=900, ge=200, le=4000, description="Target chunk length in characters."
@@ -73,6 +84,11 @@ class Settings(BaseSettings):
 
     def collection_name(self) -> str:
         """Vectors of different models or chunkings must never mix in one collection."""
-        parts = [self.embedding_model, self.embedding_backend, self.chunk_size, self.chunk_overlap]
+        vectors = "static-v1" if self.index_vectors == "static" else self.embedding_backend
+        parts = [self.embedding_model, vectors, self.chunk_size, self.chunk_overlap]
         key = "|".join(str(part) for part in parts)
         return "news_" + hashlib.sha256(key.encode()).hexdigest()[:12]
+
+    def lexical_index_path(self) -> Path:
+        """The BM25 index of the collection; kept here even when Chroma is a server."""
+        return Path(self.data_dir) / f"{self.collection_name()}.fts.sqlite"

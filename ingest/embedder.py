@@ -51,6 +51,13 @@ def load_embedder(model: str, backend: str, cache_dir: Path, batch_size: int = 6
     raise ValueError(f"unknown embedding backend {backend!r}; use one of {', '.join(BACKENDS)}")
 
 
+def load_static_embedder(model: str, cache_dir: Path) -> Embedder:
+    from ingest.static_model import StaticEmbedder, static_table
+
+    path = resolve_model_path(model)
+    return StaticEmbedder(path, static_table(path, cache_dir))
+
+
 class Embedder(Embeddings):
     """What ingest and retrieval need: unit vectors for texts (`encode`).
 

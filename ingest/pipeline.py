@@ -14,13 +14,13 @@ from ingest.cleaning import content_hash
 from ingest.dates import to_day_number
 from ingest.embedder import Embedder
 from ingest.files import reader_for
-from ingest.store import Metadata, NewsStore
+from ingest.store import Metadata, NewsStore, StoredArticle
 from ingest.types import Article, Failure, IngestReport
 from ingest.web import is_url, load_url
 
-# Articles embedded per group: big enough for efficient batches, small enough that an
-# interrupted run keeps most of its work.
-_GROUP = 32
+# Articles embedded and written per group: big enough for efficient batches and few
+# Chroma calls, small enough that an interrupted run keeps most of its work.
+_GROUP = 256
 
 
 def ingest(
@@ -136,21 +136,27 @@ def _store_group(
     texts = [c.embedding_text(article.title) for _, article, chunks in chunked for c in chunks]
     vectors = embedder.encode(texts)
     ingested_at = datetime.now(UTC).isoformat(timespec="seconds")
+    stored: list[StoredArticle] = []
     offset = 0
     for article_id, article, chunks in chunked:
-        article_vectors = vectors[offset : offset + len(chunks)]
-        offset += len(chunks)
-        previous = [old for old in store.articles_from(article.origin) if old != article_id]
-        store.add_article(
-            article_id,
-            _metadata(article, ingested_at),
-            [c.text for c in chunks],
-            article_vectors,
+        stored.append(
+            StoredArticle(
+                article_id,
+                _metadata(article, ingested_at),
+                [c.text for c in chunks],
+                vectors[offset : offset + len(chunks)],
+            )
         )
-        # Old versions go only after the new one is stored: a crash never loses both.
-        for old in previous:
-            store.delete_article(old)
-        (report.replaced if previous else report.added).append(article_id)
+        offset += len(chunks)
+    ids = {article_id for article_id, _ in group}
+    before = store.articles_from([article.origin for _, article in group])
+    store.add_articles(stored)
+    # Old versions go only after the new ones are stored: a crash never loses both.
+    replaced = {old for olds in before.values() for old in olds if old not in ids}
+    store.delete_articles(sorted(replaced))
+    for article_id, article in group:
+        earlier = [old for old in before.get(article.origin, []) if old != article_id]
+        (report.replaced if earlier else report.added).append(article_id)
     return len(texts)
 
 

@@ -1,11 +1,14 @@
-"""The Chroma store: one collection of chunks, one of articles (for stats and dedup).
+"""The store: Chroma collections of chunks and of articles, and the lexical index.
 
 Embedded persistent Chroma under the data dir by default, or a Chroma server
-(`chroma run`) when a URL is given; both behave the same to the rest of newsbot.
+(`chroma run`) when a URL is given; both behave the same to the rest of newsbot. The
+BM25 index (`ingest.lexical_index`) is written in the same calls, so that every
+caller sees one store.
 """
 
 from __future__ import annotations
 
+import logging
 import os
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -20,6 +23,10 @@ import numpy as np
 from chromadb.api import ClientAPI
 from chromadb.api.models.Collection import Collection
 
+from ingest.lexical_index import DayRange, IndexedChunk, LexicalIndex
+
+log = logging.getLogger(__name__)
+
 Metadata = dict[str, Any]
 Where = dict[str, Any]
 
@@ -30,6 +37,16 @@ class Hit:
     text: str
     metadata: Metadata
     score: float  # cosine similarity, 1 is identical
+
+
+@dataclass(frozen=True)
+class StoredArticle:
+    """One article ready to write: its chunks' texts and vectors, in chunk order."""
+
+    article_id: str
+    metadata: Metadata
+    chunk_texts: Sequence[str]
+    embeddings: np.ndarray
 
 
 def connect(data_dir: Path, chroma_url: str = "") -> ClientAPI:
@@ -51,7 +68,7 @@ def connect(data_dir: Path, chroma_url: str = "") -> ClientAPI:
 class NewsStore:
     """Chunks with their article metadata; all writes are upserts by stable id."""
 
-    def __init__(self, client: ClientAPI, name: str) -> None:
+    def __init__(self, client: ClientAPI, name: str, lexical_path: Path) -> None:
         self.client = client
         space = {"hnsw:space": "cosine"}
         self.chunks: Collection = client.get_or_create_collection(
@@ -61,6 +78,9 @@ class NewsStore:
             f"{name}_articles", metadata=space, embedding_function=None
         )
         self.max_batch = client.get_max_batch_size()
+        self.lexical = LexicalIndex(lexical_path)
+        if self.lexical.count() != self.chunks.count():
+            self._rebuild_lexical()
 
     def existing_articles(self, article_ids: Sequence[str]) -> set[str]:
         found: set[str] = set()
@@ -69,39 +89,56 @@ class NewsStore:
             found.update(self.articles.get(ids=batch, include=[])["ids"])
         return found
 
-    def articles_from(self, origin: str) -> list[str]:
-        return list(self.articles.get(where={"origin": origin}, include=[])["ids"])
+    def articles_from(self, origins: Sequence[str]) -> dict[str, list[str]]:
+        """The stored article ids of each origin (file, record or URL) asked about."""
+        found: dict[str, list[str]] = {}
+        unique = sorted(set(origins))
+        for start in range(0, len(unique), self.max_batch):
+            batch = unique[start : start + self.max_batch]
+            result = self.articles.get(where={"origin": {"$in": batch}}, include=["metadatas"])
+            for article_id, meta in zip(result["ids"], result["metadatas"] or [], strict=True):
+                found.setdefault(str((meta or {}).get("origin")), []).append(article_id)
+        return found
 
-    def add_article(
-        self,
-        article_id: str,
-        metadata: Metadata,
-        chunk_texts: Sequence[str],
-        embeddings: np.ndarray,
-    ) -> None:
-        ids = [f"{article_id}:{n}" for n in range(len(chunk_texts))]
-        metadatas = [{**metadata, "article_id": article_id, "chunk": n} for n in range(len(ids))]
+    def add_articles(self, articles: Sequence[StoredArticle]) -> None:
+        """Write articles' chunks in as few calls as Chroma allows, then their records."""
+        ids: list[str] = []
+        documents: list[str] = []
+        metadatas: list[Metadata] = []
+        indexed: list[IndexedChunk] = []
+        for article in articles:
+            for n, text in enumerate(article.chunk_texts):
+                chunk_id = f"{article.article_id}:{n}"
+                ids.append(chunk_id)
+                documents.append(text)
+                metadatas.append({**article.metadata, "article_id": article.article_id, "chunk": n})
+                indexed.append(_indexed(chunk_id, article.article_id, article.metadata, text))
+        if not ids:
+            return
+        embeddings = np.concatenate([a.embeddings for a in articles])
         for start in range(0, len(ids), self.max_batch):
             end = start + self.max_batch
             self.chunks.upsert(
                 ids=ids[start:end],
                 embeddings=embeddings[start:end],
-                documents=list(chunk_texts[start:end]),
+                documents=documents[start:end],
                 metadatas=metadatas[start:end],  # type: ignore[arg-type]
             )
-        centroid = embeddings.mean(axis=0)
-        centroid /= float(np.linalg.norm(centroid)) or 1.0
+        self.lexical.add(indexed)
         # Written last: an article record means all its chunks are stored.
         self.articles.upsert(
-            ids=[article_id],
-            embeddings=[centroid],
-            documents=[str(metadata.get("title", ""))],
-            metadatas=[{**metadata, "chunks": len(ids)}],
+            ids=[a.article_id for a in articles],
+            embeddings=np.stack([_centroid(a.embeddings) for a in articles]),
+            documents=[str(a.metadata.get("title", "")) for a in articles],
+            metadatas=[{**a.metadata, "chunks": len(a.chunk_texts)} for a in articles],  # type: ignore[misc]
         )
 
-    def delete_article(self, article_id: str) -> None:
-        self.articles.delete(ids=[article_id])
-        self.chunks.delete(where={"article_id": article_id})
+    def delete_articles(self, article_ids: Sequence[str]) -> None:
+        if not article_ids:
+            return
+        self.articles.delete(ids=list(article_ids))
+        self.chunks.delete(where={"article_id": {"$in": list(article_ids)}})
+        self.lexical.delete_articles(article_ids)
 
     def query(self, embedding: np.ndarray, n: int, where: Where | None = None) -> list[Hit]:
         total = self.chunks.count()
@@ -124,8 +161,66 @@ class NewsStore:
             )
         ]
 
+    def lexical_query(
+        self, words: Sequence[str], n: int, days: DayRange, sources: Sequence[str] = ()
+    ) -> list[tuple[str, float]]:
+        return self.lexical.search(words, n, days, sources)
+
+    def get_chunks(self, chunk_ids: Sequence[str], embedding: np.ndarray) -> list[Hit]:
+        """Chunks by id, scored by cosine similarity to `embedding` like query hits."""
+        if not chunk_ids:
+            return []
+        result = self.chunks.get(
+            ids=list(chunk_ids), include=["documents", "metadatas", "embeddings"]
+        )
+        vectors = np.asarray(result["embeddings"], dtype=np.float32).reshape(-1, len(embedding))
+        return [
+            Hit(chunk_id, text or "", dict(meta or {}), float(vector @ embedding))
+            for chunk_id, text, meta, vector in zip(
+                result["ids"],
+                result["documents"] or [],
+                result["metadatas"] or [],
+                vectors,
+                strict=True,
+            )
+        ]
+
     def article_metadatas(self) -> list[Metadata]:
         return [dict(m or {}) for m in self.articles.get(include=["metadatas"])["metadatas"] or []]
 
     def chunk_count(self) -> int:
         return self.chunks.count()
+
+    def _rebuild_lexical(self) -> None:
+        """Refill the BM25 index from Chroma, the store of record."""
+        total = self.chunks.count()
+        log.warning("rebuilding the lexical index from %d stored chunks", total)
+        self.lexical.clear()
+        page = self.max_batch
+        for offset in range(0, total, page):
+            result = self.chunks.get(limit=page, offset=offset, include=["documents", "metadatas"])
+            self.lexical.add(
+                _indexed(
+                    chunk_id, str((meta or {}).get("article_id", "")), dict(meta or {}), text or ""
+                )
+                for chunk_id, text, meta in zip(
+                    result["ids"], result["documents"] or [], result["metadatas"] or [], strict=True
+                )
+            )
+
+
+def _indexed(chunk_id: str, article_id: str, metadata: Metadata, text: str) -> IndexedChunk:
+    day = metadata.get("published_day")
+    return IndexedChunk(
+        chunk_id=chunk_id,
+        article_id=article_id,
+        published_day=day if isinstance(day, int) else None,
+        source=str(metadata.get("source") or ""),
+        title=str(metadata.get("title") or ""),
+        body=text,
+    )
+
+
+def _centroid(embeddings: np.ndarray) -> np.ndarray:
+    centroid = embeddings.mean(axis=0)
+    return centroid / (float(np.linalg.norm(centroid)) or 1.0)

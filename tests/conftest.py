@@ -48,6 +48,7 @@ def fresh_bot(bot: NewsBot, tmp_path: Path) -> NewsBot:
     """An empty store that reuses the already loaded model."""
     newsbot = NewsBot(data_dir=tmp_path / "data")
     newsbot.__dict__["embedder"] = bot.embedder
+    newsbot.__dict__["index_embedder"] = bot.index_embedder
     return newsbot
 
 

@@ -1,4 +1,4 @@
-"""The int8 ONNX encoder must agree with the fp32 reference, vector by vector."""
+"""The encoders: int8 must agree with fp32 vector by vector; the static table keeps meaning."""
 
 from __future__ import annotations
 
@@ -8,7 +8,12 @@ from pathlib import Path
 import numpy as np
 
 from ingest.chunking import chunk_text
-from ingest.embedder import DEFAULT_EMBEDDING_MODEL, OnnxEmbedder, load_embedder
+from ingest.embedder import (
+    DEFAULT_EMBEDDING_MODEL,
+    OnnxEmbedder,
+    load_embedder,
+    load_static_embedder,
+)
 from tests.conftest import SAMPLE_NEWS
 
 
@@ -43,3 +48,21 @@ def test_the_export_is_cached(tmp_path: Path) -> None:
     stamp = exported[0].stat().st_mtime_ns
     load_embedder(DEFAULT_EMBEDDING_MODEL, "onnx-int8", tmp_path)
     assert [p.stat().st_mtime_ns for p in tmp_path.glob("*.onnx")] == [stamp]
+
+
+def test_static_table_is_distilled_once_and_keeps_meaning(tmp_path: Path) -> None:
+    static = load_static_embedder(DEFAULT_EMBEDDING_MODEL, tmp_path)
+    tables = list(tmp_path.glob("*.npy"))
+    assert len(tables) == 1
+    stamp = tables[0].stat().st_mtime_ns
+    load_static_embedder(DEFAULT_EMBEDDING_MODEL, tmp_path)
+    assert [p.stat().st_mtime_ns for p in tmp_path.glob("*.npy")] == [stamp]
+    # Related wording without shared words must sit nearer than unrelated text.
+    pairs = [
+        ("stocks rallied", "shares surged", "the weather was rainy"),
+        ("the central bank cut interest rates", "monetary easing", "a football match"),
+        ("crude oil prices", "brent barrel", "wedding dress fashion"),
+    ]
+    for query, related, unrelated in pairs:
+        q, r, u = static.encode([query, related, unrelated])
+        assert q @ r > q @ u + 0.1, (query, float(q @ r), float(q @ u))

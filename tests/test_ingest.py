@@ -13,6 +13,7 @@ import pytest
 
 from bot import NewsBot
 from bot.cli import main
+from ingest.lexical_index import DayRange
 from tests.conftest import SAMPLE_NEWS, free_port
 
 ARTICLE_HTML = """<!doctype html><html><head>
@@ -102,6 +103,7 @@ def test_reingesting_the_same_news_adds_nothing(fresh_bot: NewsBot) -> None:
     assert len(first.added) == 30 and not first.failed
     assert second.added == [] and len(second.unchanged) == 30
     assert fresh_bot.store.chunk_count() == chunks
+    assert fresh_bot.store.lexical.count() == chunks
     assert fresh_bot.stats()["articles"] == 30
 
 
@@ -114,6 +116,9 @@ def test_a_changed_article_replaces_its_old_chunks(fresh_bot: NewsBot, tmp_path:
     assert len(report.replaced) == 1 and not report.added
     texts = fresh_bot.store.chunks.get(include=["documents"])["documents"] or []
     assert texts == ["The ECB cut its deposit rate to 2.5 percent today."]
+    everything = DayRange()
+    assert fresh_bot.store.lexical_query(["kept"], 5, everything) == []
+    assert len(fresh_bot.store.lexical_query(["cut"], 5, everything)) == 1
     stats = fresh_bot.stats()
     assert stats["articles"] == 1 and stats["first_published"] == "2025-03-01"
 

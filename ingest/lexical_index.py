@@ -1,0 +1,148 @@
+"""The lexical index beside the vectors: SQLite FTS5 with BM25 ranking over chunk text.
+
+Dense vectors blur names, tickers and numbers; BM25 does not. SQLite ships with
+Python, writes 100k chunks in seconds and answers in milliseconds, so the index lives
+in the data dir, one file per collection, and is written in the same step as the
+vectors. It holds only what search needs; Chroma stays the store of record, and an
+index that disagrees with it (an older data dir, a shared Chroma server) is rebuilt
+from Chroma by the caller.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+import threading
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS chunk (
+    id INTEGER PRIMARY KEY,
+    chunk_id TEXT NOT NULL UNIQUE,
+    article_id TEXT NOT NULL,
+    published_day INTEGER,
+    source TEXT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS chunk_article ON chunk(article_id);
+CREATE VIRTUAL TABLE IF NOT EXISTS chunk_text USING fts5(
+    title, body, tokenize = 'porter unicode61 remove_diacritics 2'
+);
+"""
+# A title word says more about a chunk than a body word.
+_TITLE_WEIGHT = 2.0
+
+
+@dataclass(frozen=True)
+class IndexedChunk:
+    chunk_id: str
+    article_id: str
+    published_day: int | None
+    source: str
+    title: str
+    body: str
+
+
+@dataclass(frozen=True)
+class DayRange:
+    """Which publication days a search may return; undated chunks only if `undated`."""
+
+    first: int | None = None
+    last: int | None = None
+    undated: bool = True
+
+
+class LexicalIndex:
+    def __init__(self, path: Path) -> None:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        # One connection shared by the web server's worker threads, behind a lock.
+        self._db = sqlite3.connect(str(path), check_same_thread=False, isolation_level=None)
+        self._lock = threading.Lock()
+        self._db.execute("PRAGMA journal_mode = WAL")
+        self._db.executescript(_SCHEMA)
+
+    def add(self, chunks: Iterable[IndexedChunk]) -> None:
+        """Insert or replace chunks by id, in one transaction."""
+        with self._lock, self._transaction():
+            for chunk in chunks:
+                self._delete_where("chunk_id = ?", (chunk.chunk_id,))
+                cursor = self._db.execute(
+                    "INSERT INTO chunk (chunk_id, article_id, published_day, source)"
+                    " VALUES (?, ?, ?, ?)",
+                    (chunk.chunk_id, chunk.article_id, chunk.published_day, chunk.source),
+                )
+                self._db.execute(
+                    "INSERT INTO chunk_text (rowid, title, body) VALUES (?, ?, ?)",
+                    (cursor.lastrowid, chunk.title, chunk.body),
+                )
+
+    def delete_articles(self, article_ids: Sequence[str]) -> None:
+        with self._lock, self._transaction():
+            for article_id in article_ids:
+                self._delete_where("article_id = ?", (article_id,))
+
+    def clear(self) -> None:
+        with self._lock, self._transaction():
+            self._db.execute("DELETE FROM chunk")
+            self._db.execute("DELETE FROM chunk_text")
+
+    def count(self) -> int:
+        with self._lock:
+            return int(self._db.execute("SELECT count(*) FROM chunk").fetchone()[0])
+
+    def search(
+        self, words: Sequence[str], n: int, days: DayRange, sources: Sequence[str] = ()
+    ) -> list[tuple[str, float]]:
+        """Up to `n` (chunk id, BM25 score) pairs, best first; any word may match."""
+        if not words:
+            return []
+        match = " OR ".join('"' + word.replace('"', "") + '"' for word in words)
+        clauses, values = ["chunk_text MATCH ?"], [match]
+        day_clauses = []
+        if days.first is not None:
+            day_clauses.append("c.published_day >= ?")
+            values.append(str(days.first))
+        if days.last is not None:
+            day_clauses.append("c.published_day <= ?")
+            values.append(str(days.last))
+        if day_clauses:
+            dated = " AND ".join(day_clauses)
+            clauses.append(f"(({dated}) OR c.published_day IS NULL)" if days.undated else dated)
+        elif not days.undated:
+            clauses.append("c.published_day IS NOT NULL")
+        if sources:
+            clauses.append(f"c.source IN ({', '.join('?' * len(sources))})")
+            values.extend(sources)
+        sql = (
+            f"SELECT c.chunk_id, bm25(chunk_text, {_TITLE_WEIGHT}, 1.0) AS rank"
+            " FROM chunk_text JOIN chunk c ON c.id = chunk_text.rowid"
+            f" WHERE {' AND '.join(clauses)} ORDER BY rank LIMIT ?"
+        )
+        with self._lock:
+            rows = self._db.execute(sql, (*values, n)).fetchall()
+        # SQLite's bm25() is negative, lower is better; callers get higher-is-better.
+        return [(str(chunk_id), -float(rank)) for chunk_id, rank in rows]
+
+    def _delete_where(self, condition: str, values: tuple[str, ...]) -> None:
+        rows = [
+            row[0] for row in self._db.execute(f"SELECT id FROM chunk WHERE {condition}", values)
+        ]
+        for row in rows:
+            self._db.execute("DELETE FROM chunk_text WHERE rowid = ?", (row,))
+            self._db.execute("DELETE FROM chunk WHERE id = ?", (row,))
+
+    def _transaction(self) -> _Transaction:
+        return _Transaction(self._db)
+
+
+class _Transaction:
+    """BEGIN/COMMIT around a block, ROLLBACK on error (autocommit connection)."""
+
+    def __init__(self, db: sqlite3.Connection) -> None:
+        self._db = db
+
+    def __enter__(self) -> None:
+        self._db.execute("BEGIN")
+
+    def __exit__(self, kind: object, error: object, trace: object) -> None:
+        self._db.execute("COMMIT" if error is None else "ROLLBACK")

@@ -1,0 +1,62 @@
+"""The BM25 index: exact terms, date and publisher filters, and agreement with Chroma."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from bot import NewsBot
+from ingest.lexical_index import DayRange, IndexedChunk, LexicalIndex
+from tests.conftest import SAMPLE_NEWS
+
+
+def chunk(chunk_id: str, body: str, day: int | None = 100, source: str = "Wire") -> IndexedChunk:
+    return IndexedChunk(chunk_id, chunk_id.split(":")[0], day, source, "Markets", body)
+
+
+def test_exact_names_and_numbers_rank_first(tmp_path: Path) -> None:
+    index = LexicalIndex(tmp_path / "index.sqlite")
+    index.add(
+        [
+            chunk("a:0", "Stocks rose as investors cheered the results."),
+            chunk("b:0", "CATL shares rose 4% after the battery maker beat forecasts."),
+            chunk("c:0", "The index closed at 24,000 points, a record."),
+        ]
+    )
+    assert [c for c, _ in index.search(["catl", "shares"], 3, DayRange())][0] == "b:0"
+    assert [c for c, _ in index.search(["24,000"], 3, DayRange())] == ["c:0"]
+    assert index.search(["nothing-like-this"], 3, DayRange()) == []
+
+
+def test_filters_and_replacement(tmp_path: Path) -> None:
+    index = LexicalIndex(tmp_path / "index.sqlite")
+    index.add(
+        [
+            chunk("old:0", "Gold hit a record.", day=10, source="Metals Daily"),
+            chunk("new:0", "Gold hit another record.", day=20),
+            chunk("undated:0", "Gold is a haven.", day=None),
+        ]
+    )
+
+    def found(days: DayRange, sources: tuple[str, ...] = ()) -> set[str]:
+        return {c for c, _ in index.search(["gold"], 10, days, sources)}
+
+    assert found(DayRange(last=15)) == {"old:0", "undated:0"}
+    assert found(DayRange(first=15, undated=False)) == {"new:0"}
+    assert found(DayRange(), ("Metals Daily",)) == {"old:0"}
+    index.add([chunk("new:0", "Silver hit a record.", day=20)])  # same id: replaced
+    assert found(DayRange()) == {"old:0", "undated:0"} and index.count() == 3
+    index.delete_articles(["old"])
+    assert found(DayRange()) == {"undated:0"} and index.count() == 2
+
+
+def test_a_lost_index_is_rebuilt_from_chroma(fresh_bot: NewsBot) -> None:
+    fresh_bot.ingest([SAMPLE_NEWS])
+    settings = fresh_bot.settings
+    chunks = fresh_bot.store.chunk_count()
+    settings.lexical_index_path().unlink()
+    reopened = NewsBot(settings)
+    reopened.__dict__["embedder"] = fresh_bot.embedder
+    reopened.__dict__["index_embedder"] = fresh_bot.index_embedder
+    assert reopened.store.lexical.count() == chunks
+    answer = reopened.ask("Which company agreed to buy Brightwater Coatings?")
+    assert "Halvorsen" in answer.text
