@@ -22,7 +22,7 @@ def test_exact_names_and_numbers_rank_first(tmp_path: Path) -> None:
             chunk("c:0", "The index closed at 24,000 points, a record."),
         ]
     )
-    assert [c for c, _ in index.search(["catl", "shares"], 3, DayRange())][0] == "b:0"
+    assert index.search(["catl", "shares"], 3, DayRange())[0][0] == "b:0"
     assert [c for c, _ in index.search(["24,000"], 3, DayRange())] == ["c:0"]
     assert index.search(["nothing-like-this"], 3, DayRange()) == []
 
