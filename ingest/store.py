@@ -95,7 +95,8 @@ class NewsStore:
         unique = sorted(set(origins))
         for start in range(0, len(unique), self.max_batch):
             batch = unique[start : start + self.max_batch]
-            result = self.articles.get(where={"origin": {"$in": batch}}, include=["metadatas"])
+            where: Where = {"origin": {"$in": batch}}
+            result = self.articles.get(where=where, include=["metadatas"])
             for article_id, meta in zip(result["ids"], result["metadatas"] or [], strict=True):
                 found.setdefault(str((meta or {}).get("origin")), []).append(article_id)
         return found
@@ -130,14 +131,15 @@ class NewsStore:
             ids=[a.article_id for a in articles],
             embeddings=np.stack([_centroid(a.embeddings) for a in articles]),
             documents=[str(a.metadata.get("title", "")) for a in articles],
-            metadatas=[{**a.metadata, "chunks": len(a.chunk_texts)} for a in articles],  # type: ignore[misc]
+            metadatas=[{**a.metadata, "chunks": len(a.chunk_texts)} for a in articles],
         )
 
     def delete_articles(self, article_ids: Sequence[str]) -> None:
         if not article_ids:
             return
+        where: Where = {"article_id": {"$in": list(article_ids)}}
         self.articles.delete(ids=list(article_ids))
-        self.chunks.delete(where={"article_id": {"$in": list(article_ids)}})
+        self.chunks.delete(where=where)
         self.lexical.delete_articles(article_ids)
 
     def query(self, embedding: np.ndarray, n: int, where: Where | None = None) -> list[Hit]:
