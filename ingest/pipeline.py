@@ -142,7 +142,7 @@ def _store_group(
         stored.append(
             StoredArticle(
                 article_id,
-                _metadata(article, ingested_at),
+                article_metadata(article, ingested_at),
                 [c.text for c in chunks],
                 vectors[offset : offset + len(chunks)],
             )
@@ -160,7 +160,7 @@ def _store_group(
     return len(texts)
 
 
-def _metadata(article: Article, ingested_at: str) -> Metadata:
+def article_metadata(article: Article, ingested_at: str) -> Metadata:
     metadata: Metadata = {
         "title": article.title,
         "source": article.source,

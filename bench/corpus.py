@@ -1,0 +1,53 @@
+"""The benchmark corpus: RealTimeQA DEV articles and questions from `../shared/data`."""
+
+from __future__ import annotations
+
+import itertools
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from bot.evaluate import load_questions, sample_questions
+from bot.settings import Settings
+from ingest.chunking import chunk_text
+from ingest.files import reader_for
+from ingest.pipeline import article_metadata
+from ingest.store import Metadata
+from ingest.types import Article
+
+DEV = Path(__file__).resolve().parents[2] / "shared" / "data" / "realtimeqa-dev"
+
+
+@dataclass(frozen=True)
+class BenchChunk:
+    key: str  # unique per chunk
+    text: str
+    embedding_text: str
+    metadata: Metadata
+
+
+def dev_articles(corpus: Path, limit: int | None = None) -> list[Article]:
+    reader = reader_for(corpus)
+    if reader is None:
+        raise ValueError(f"{corpus} is not a corpus newsbot can read")
+    return [a for a in itertools.islice(reader(corpus), limit) if isinstance(a, Article)]
+
+
+def dev_chunks(corpus: Path, limit: int) -> list[BenchChunk]:
+    """At most `limit` chunks of the corpus, chunked as ingest does."""
+    settings = Settings()
+    chunks: list[BenchChunk] = []
+    for number, article in enumerate(dev_articles(corpus)):
+        metadata = article_metadata(article, "bench")
+        for chunk in chunk_text(article.text, settings.chunk_size, settings.chunk_overlap):
+            key = f"a{number}.{chunk.n}"
+            chunks.append(
+                BenchChunk(key, chunk.text, chunk.embedding_text(article.title), metadata)
+            )
+            if len(chunks) >= limit:
+                return chunks
+    return chunks
+
+
+def dev_questions(folder: Path, n: int, seed: int = 0) -> list[dict[str, Any]]:
+    return sample_questions(load_questions(folder / "questions.jsonl"), n, seed, False)
