@@ -1,16 +1,21 @@
-"""`python -m bench.run`: ingest speed, answer latency and cold start, on Reuters-21578.
+"""`python -m bench.run`: ingest speed, answer latency, cold start and store scaling.
 
-Ingest: the first `--sample` records (default 1000; `--full` all) of
-`../shared/data/reuters21578.jsonl.gz` into a fresh temporary store; articles/s and
-chunks/s exclude loading the model, which is timed on its own.
+Corpus: RealTimeQA DEV from `../shared/data/realtimeqa-dev` (11.6k news articles,
+about 100k chunks). By default the first `--sample` articles (1,000) keep the run to a
+few minutes; `--full` ingests all of them and scales the store to a million chunks.
 
-Latency: `--questions` questions made from the titles of ingested articles
-("What happened with <title lowercased>?"), asked with the model already loaded, after
-one unrecorded warm-up; the loop runs `--repeats` times and the table shows the median
-of the runs' p50 and p95.
+Ingest: articles/s and chunks/s end to end (read, clean, chunk, embed, write vectors
+and the BM25 index) into a fresh store, model loading excluded (timed on its own);
+beside it the raw speed of the index encoder alone on the same chunks, and the ratio.
 
-Cold start: `newsbot ask` as a fresh subprocess on the same store, wall time until the
-first answer is printed (median of `--cold-runs`).
+Latency: `--questions` DEV questions (seed 0) asked with the model loaded, after one
+unrecorded warm-up, once with each question's own date as the reference (the date
+filter) and once without; `--repeats` runs, the table shows the medians of the runs'
+p50 and p95. Cold start: `newsbot ask` as a fresh process on the same store, wall time
+to the printed answer (median of `--cold-runs`).
+
+Scaling: `bench.scale` at each size of `--scale` (default 10k chunks; `--full`: 10k,
+100k and 1M), see its docstring.
 """
 
 from __future__ import annotations
@@ -18,28 +23,37 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import random
+import platform
+import resource
 import statistics
 import subprocess
 import sys
 import tempfile
 import time
+from datetime import date
 from pathlib import Path
 from typing import Any
 
-from bot.evaluate import open_text, percentile
+from bench import scale
+from bench.corpus import DEV, dev_articles, dev_questions
+from bot.evaluate import percentile
 from bot.newsbot import NewsBot
 from bot.settings import Settings
-
-DEFAULT_DATA = Path(__file__).resolve().parents[2] / "shared" / "data" / "reuters21578.jsonl.gz"
+from ingest.chunking import chunk_text
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
-    parser = argparse.ArgumentParser(prog="python -m bench.run", description=__doc__)
-    parser.add_argument("--data", type=Path, default=DEFAULT_DATA, help="A .jsonl[.gz] corpus.")
-    parser.add_argument("--full", action="store_true", help="Ingest every record.")
+    parser = argparse.ArgumentParser(
+        prog="python -m bench.run",
+        description=__doc__,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
     parser.add_argument(
-        "--sample", type=int, default=1000, help="Ingest the first N records (default 1000)."
+        "--corpus", type=Path, default=DEV / "corpus.jsonl.gz", help="A .jsonl[.gz] corpus."
+    )
+    parser.add_argument("--full", action="store_true", help="Every article; scale to 1M chunks.")
+    parser.add_argument(
+        "--sample", type=int, default=1000, help="Ingest the first N articles (default 1000)."
     )
     parser.add_argument(
         "--questions", type=int, default=50, help="Questions per latency run (default 50)."
@@ -48,29 +62,18 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument(
         "--cold-runs", type=int, default=3, help="Cold `newsbot ask` starts (default 3)."
     )
+    parser.add_argument(
+        "--scale",
+        help="Comma-separated store sizes in chunks (default 10000; with --full "
+        "10000,100000,1000000; 0 skips).",
+    )
     parser.add_argument("--out", type=Path, help="Also write the results as JSON here.")
     args = parser.parse_args(argv)
     if min(args.sample, args.questions, args.repeats, args.cold_runs) < 1:
         parser.error("--sample, --questions, --repeats and --cold-runs must be at least 1")
+    default = "10000,100000,1000000" if args.full else "10000"
+    args.scale_sizes = [int(n) for n in (args.scale or default).split(",") if int(n) > 0]
     return args
-
-
-def read_records(path: Path, limit: int | None) -> list[dict[str, Any]]:
-    records: list[dict[str, Any]] = []
-    with open_text(path) as lines:
-        for line in lines:
-            if line.strip():
-                records.append(json.loads(line))
-                if limit is not None and len(records) >= limit:
-                    break
-    return records
-
-
-def make_questions(records: list[dict[str, Any]], n: int, seed: int = 0) -> list[str]:
-    """Title questions of a seeded sample of the ingested articles."""
-    titles = sorted({str(r.get("title") or "").strip() for r in records} - {""})
-    chosen = random.Random(seed).sample(titles, min(n, len(titles)))
-    return [f"What happened with {title.lower()}?" for title in chosen]
 
 
 def newsbot_command() -> list[str]:
@@ -90,68 +93,128 @@ def cold_start(data_dir: Path, question: str) -> float:
     return time.perf_counter() - started
 
 
-def bench(args: argparse.Namespace, data_dir: Path) -> dict[str, Any]:
-    records = read_records(args.data, None if args.full else args.sample)
-    settings = Settings().model_copy(update={"data_dir": data_dir})
-    bot = NewsBot(settings)
-
+def bench_ingest(bot: NewsBot, args: argparse.Namespace, data_dir: Path) -> dict[str, Any]:
+    articles = dev_articles(args.corpus, None if args.full else args.sample)
     started = time.perf_counter()
+    bot.index_embedder.encode(["warm up"])
     bot.embedder.encode(["warm up"])
     model_load = time.perf_counter() - started
 
-    corpus = data_dir / "bench-corpus.jsonl"
-    with corpus.open("w", encoding="utf-8") as out:
-        for record in records:
-            out.write(json.dumps(record, ensure_ascii=False) + "\n")
+    if args.full:
+        corpus = args.corpus
+    else:  # the same records, in a file of their own
+        corpus = data_dir / "bench-corpus.jsonl"
+        with corpus.open("w", encoding="utf-8") as out:
+            for article in articles:
+                record = {
+                    "title": article.title,
+                    "text": article.text,
+                    "source": article.source,
+                    "url": article.url,
+                    "published": article.published.isoformat() if article.published else None,
+                }
+                out.write(json.dumps(record, ensure_ascii=False) + "\n")
     report = bot.ingest([corpus], progress=True)
     read = len(report.added) + len(report.unchanged) + len(report.replaced)
+    ingest_rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
-    questions = make_questions(records, args.questions)
-    bot.ask(questions[0])  # warm-up: first query opens the index
-    p50s: list[float] = []
-    p95s: list[float] = []
-    for run in range(args.repeats):
-        seconds = [bot.ask(question).seconds * 1000 for question in questions]
-        p50s.append(percentile(seconds, 50))
-        p95s.append(percentile(seconds, 95))
-        print(
-            f"latency run {run + 1}: p50 {p50s[-1]:.0f} ms, p95 {p95s[-1]:.0f} ms", file=sys.stderr
-        )
-
-    colds = [cold_start(data_dir, questions[0]) for _ in range(args.cold_runs)]
+    settings = bot.settings
+    texts = [
+        chunk.embedding_text(article.title)
+        for article in articles
+        for chunk in chunk_text(article.text, settings.chunk_size, settings.chunk_overlap)
+    ]
+    started = time.perf_counter()
+    bot.index_embedder.encode(texts)
+    raw = len(texts) / (time.perf_counter() - started)
+    sample = texts[:256]
+    started = time.perf_counter()
+    bot.embedder.encode(sample)
+    full_model = len(sample) / (time.perf_counter() - started)
+    chunks_per_s = report.chunks / report.seconds
     return {
-        "data": str(args.data),
         "articles_read": read,
         "failed": len(report.failed),
         "chunks": report.chunks,
-        "ingest_seconds": round(report.seconds, 2),
-        "ingest_articles_per_s": round(read / report.seconds, 2),
-        "ingest_chunks_per_s": round(report.chunks / report.seconds, 2),
+        "ingest_seconds": round(report.seconds, 1),
+        "ingest_articles_per_s": round(read / report.seconds, 1),
+        "ingest_chunks_per_s": round(chunks_per_s, 1),
+        "index_encoder_chunks_per_s": round(raw, 1),
+        "ingest_to_encoder_ratio": round(chunks_per_s / raw, 3),
+        "full_model_chunks_per_s": round(full_model, 1),
+        "ingest_peak_rss_mb": round(ingest_rss, 1),
         "model_load_seconds": round(model_load, 2),
-        "questions": len(questions),
-        "question_source": "titles of ingested Reuters articles",
-        "latency_p50_ms_runs": [round(v, 1) for v in p50s],
-        "latency_p95_ms_runs": [round(v, 1) for v in p95s],
-        "latency_p50_ms": round(statistics.median(p50s), 1),
-        "latency_p95_ms": round(statistics.median(p95s), 1),
-        "cold_start_seconds_runs": [round(v, 2) for v in colds],
-        "cold_start_seconds": round(statistics.median(colds), 2),
-        "cpu_count": os.cpu_count(),
     }
 
 
+def bench_latency(bot: NewsBot, args: argparse.Namespace) -> dict[str, Any]:
+    questions = dev_questions(args.corpus.parent, args.questions)
+    bot.ask(questions[0]["question"])  # warm-up: the first query opens the indexes
+    results: dict[str, Any] = {"questions": len(questions)}
+    for label, dated in (("dated", True), ("undated", False)):
+        p50s: list[float] = []
+        p95s: list[float] = []
+        for run in range(args.repeats):
+            seconds = [
+                bot.ask(
+                    q["question"], as_of=date.fromisoformat(q["date"]) if dated else None
+                ).seconds
+                * 1000
+                for q in questions
+            ]
+            p50s.append(percentile(seconds, 50))
+            p95s.append(percentile(seconds, 95))
+            print(
+                f"latency {label} run {run + 1}: p50 {p50s[-1]:.0f} ms, p95 {p95s[-1]:.0f} ms",
+                file=sys.stderr,
+            )
+        results[f"{label}_p50_ms_runs"] = [round(v, 1) for v in p50s]
+        results[f"{label}_p50_ms"] = round(statistics.median(p50s), 1)
+        results[f"{label}_p95_ms"] = round(statistics.median(p95s), 1)
+    return results
+
+
+def bench(args: argparse.Namespace, data_dir: Path) -> dict[str, Any]:
+    bot = NewsBot(Settings().model_copy(update={"data_dir": data_dir}))
+    results: dict[str, Any] = {
+        "corpus": str(args.corpus),
+        "machine": f"{os.cpu_count()} CPUs, {platform.processor() or platform.machine()}",
+    }
+    results.update(bench_ingest(bot, args, data_dir))
+    results.update(bench_latency(bot, args))
+    question = dev_questions(args.corpus.parent, 1)[0]["question"]
+    colds = [cold_start(data_dir, question) for _ in range(args.cold_runs)]
+    results["cold_start_seconds_runs"] = [round(v, 2) for v in colds]
+    results["cold_start_seconds"] = round(statistics.median(colds), 2)
+    results["scale"] = []
+    for size in args.scale_sizes:
+        print(f"scaling: {size} chunks", file=sys.stderr)
+        results["scale"].append(scale.measure(size, args.corpus))
+    return results
+
+
 def format_table(results: dict[str, Any]) -> str:
+    runs = len(results["dated_p50_ms_runs"])
     rows = [
         ("articles ingested", f"{results['articles_read']}", f"{results['chunks']} chunks"),
         ("ingest articles/s", f"{results['ingest_articles_per_s']:.1f}", "model load excluded"),
-        ("ingest chunks/s", f"{results['ingest_chunks_per_s']:.1f}", ""),
+        ("ingest chunks/s", f"{results['ingest_chunks_per_s']:.1f}", "end to end"),
+        (
+            "index encoder chunks/s",
+            f"{results['index_encoder_chunks_per_s']:.0f}",
+            f"raw, same chunks; ingest/encoder = {results['ingest_to_encoder_ratio']:.2f}",
+        ),
+        ("full model chunks/s", f"{results['full_model_chunks_per_s']:.1f}", "for comparison"),
+        ("ingest peak RSS (MB)", f"{results['ingest_peak_rss_mb']:.0f}", ""),
         ("model load (s)", f"{results['model_load_seconds']:.1f}", ""),
         (
-            "answer p50 (ms)",
-            f"{results['latency_p50_ms']:.0f}",
-            f"median of {len(results['latency_p50_ms_runs'])} runs x {results['questions']} q",
+            "answer p50, dated (ms)",
+            f"{results['dated_p50_ms']:.0f}",
+            f"median of {runs} runs x {results['questions']} q",
         ),
-        ("answer p95 (ms)", f"{results['latency_p95_ms']:.0f}", "median of the runs"),
+        ("answer p95, dated (ms)", f"{results['dated_p95_ms']:.0f}", ""),
+        ("answer p50, undated (ms)", f"{results['undated_p50_ms']:.0f}", ""),
+        ("answer p95, undated (ms)", f"{results['undated_p95_ms']:.0f}", ""),
         (
             "cold `newsbot ask` (s)",
             f"{results['cold_start_seconds']:.1f}",
@@ -160,15 +223,55 @@ def format_table(results: dict[str, Any]) -> str:
     ]
     first = max(len(r[0]) for r in rows)
     second = max(len(r[1]) for r in rows)
-    return "\n".join(
+    lines = [
         f"{name.ljust(first)}  {value.rjust(second)}  {note}".rstrip() for name, value, note in rows
+    ]
+    if results["scale"]:
+        lines += ["", scale_table(results["scale"])]
+    return "\n".join(lines)
+
+
+def scale_table(rows: list[dict[str, Any]]) -> str:
+    header = (
+        "chunks",
+        "write/s",
+        "vector p50/p95",
+        "dated p50/p95",
+        "chroma-filter p50/p95",
+        "bm25 p50/p95",
+        "recall@30 vec/dated",
+        "RSS MB",
+        "disk MB/1M",
     )
+    table = [header]
+    for r in rows:
+        table.append(
+            (
+                f"{r['chunks']:,}",
+                f"{r['write_chunks_per_s']:.0f}",
+                _pair(r["vector_ms"]),
+                _pair(r["vector_dated_ms"]),
+                _pair(r["chroma_filter_ms"]),
+                _pair(r["bm25_dated_ms"]),
+                f"{r['vector_recall@30']:.3f} / {r['vector_dated_recall@30']:.3f}",
+                f"{r['serving_peak_rss_mb']:.0f}",
+                f"{r['disk_mb_per_million']:.0f}",
+            )
+        )
+    widths = [max(len(row[i]) for row in table) for i in range(len(header))]
+    lines = ["  ".join(c.rjust(w) for c, w in zip(row, widths, strict=True)) for row in table]
+    lines.insert(1, "  ".join("-" * w for w in widths))
+    return "store only (ms; RSS = peak of a process serving the searches)\n" + "\n".join(lines)
+
+
+def _pair(timing: dict[str, float]) -> str:
+    return f"{timing['p50']:.1f} / {timing['p95']:.1f}"
 
 
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
-    if not args.data.is_file():
-        print(f"bench: {args.data} does not exist", file=sys.stderr)
+    if not args.corpus.is_file():
+        print(f"bench: {args.corpus} does not exist", file=sys.stderr)
         return 2
     with tempfile.TemporaryDirectory(prefix="newsbot-bench-") as scratch:
         results = bench(args, Path(scratch))

@@ -31,7 +31,7 @@ _TYPE_BONUS = 0.06
 _ARTICLE_WEIGHT = 0.5
 _TITLE_SHARE = 0.3
 # Sentences the encoder scores per question; the rest are ranked out by cheap signals.
-_SEMANTIC_CANDIDATES = 40
+_SEMANTIC_CANDIDATES = 12
 # Short sentences ("Markets swung after the announcement.") match many questions
 # loosely and answer none: they pay a small toll.
 _SHORT_WORDS = 10
@@ -88,19 +88,25 @@ class Drafted:
 
 def draft_answer(
     question: str,
-    question_vector: np.ndarray,
+    query: str,
     passages: list[Passage],
     encode: Encode,
     dated: bool,
 ) -> Drafted:
-    """Compose 1-4 cited sentences, or an honest "not found"."""
+    """Compose 1-4 cited sentences, or an honest "not found".
+
+    `question` is what the user typed (its words pick sentences); `query` is what was
+    searched (with a follow-up's earlier context), whose meaning the sentences must match.
+    """
     articles = _group_by_article(passages)
     sentences = _candidate_sentences(articles)
     if not sentences:
         return _abstain(articles)
     sentences, prior, sentence_terms = _shortlist(question, sentences, articles)
-    vectors = encode([s.text for s in sentences])
-    similarity = vectors @ question_vector
+    # The query rides in the sentences' batch: one encoder call per answer.
+    encoded = encode([query, *(s.text for s in sentences)])
+    vectors = encoded[1:]
+    similarity = vectors @ encoded[0]
     scores = _SEMANTIC_WEIGHT * similarity + prior
     if float(similarity.max()) < _MIN_SIMILARITY:
         return _abstain(articles)

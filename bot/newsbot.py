@@ -124,8 +124,6 @@ class NewsBot:
         )
 
     def _draft(self, question: str, query: str, filters: Filters, as_of: date | None) -> Drafted:
-        if self.store.chunk_count() == 0:
-            return Drafted(EMPTY_CORPUS, [EMPTY_CORPUS], [], abstained=True)
         window = time_window(query, as_of or date.today())
         passages = Retriever(self.store, self.settings.k).search(
             without_time_phrases(query),
@@ -134,9 +132,11 @@ class NewsBot:
             as_of,
             window,
         )
+        if not passages and self.store.chunk_count() == 0:
+            return Drafted(EMPTY_CORPUS, [EMPTY_CORPUS], [], abstained=True)
         return draft_answer(
             without_time_phrases(question),
-            self.embedder.encode([query])[0],
+            query,
             passages,
             self.embedder.encode,
             dated=asks_about_time(question),

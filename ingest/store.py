@@ -143,12 +143,11 @@ class NewsStore:
         self.lexical.delete_articles(article_ids)
 
     def query(self, embedding: np.ndarray, n: int, where: Where | None = None) -> list[Hit]:
-        total = self.chunks.count()
-        if total == 0:
-            return []
+        # No count() first: it costs as much as the search, and Chroma returns fewer
+        # results by itself when the collection holds fewer than `n`.
         result = self.chunks.query(
             query_embeddings=[embedding],
-            n_results=min(n, total),
+            n_results=n,
             where=where or None,
             include=["documents", "metadatas", "distances"],
         )
