@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import itertools
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -20,33 +21,36 @@ DEV = Path(__file__).resolve().parents[2] / "shared" / "data" / "realtimeqa-dev"
 
 @dataclass(frozen=True)
 class BenchChunk:
-    key: str  # unique per chunk
+    article: str  # unique per article
+    n: int  # chunk number within the article
     text: str
     embedding_text: str
     metadata: Metadata
 
 
 def dev_articles(corpus: Path, limit: int | None = None) -> list[Article]:
-    reader = reader_for(corpus)
-    if reader is None:
-        raise ValueError(f"{corpus} is not a corpus newsbot can read")
-    return [a for a in itertools.islice(reader(corpus), limit) if isinstance(a, Article)]
+    return list(itertools.islice(_read(corpus), limit))
 
 
 def dev_chunks(corpus: Path, limit: int) -> list[BenchChunk]:
-    """At most `limit` chunks of the corpus, chunked as ingest does."""
+    """At most `limit` chunks of the corpus, chunked as ingest does, article by article."""
     settings = Settings()
     chunks: list[BenchChunk] = []
-    for number, article in enumerate(dev_articles(corpus)):
+    for number, article in enumerate(_read(corpus)):
         metadata = article_metadata(article, "bench")
         for chunk in chunk_text(article.text, settings.chunk_size, settings.chunk_overlap):
-            key = f"a{number}.{chunk.n}"
-            chunks.append(
-                BenchChunk(key, chunk.text, chunk.embedding_text(article.title), metadata)
-            )
+            text = chunk.embedding_text(article.title)
+            chunks.append(BenchChunk(f"a{number}", chunk.n, chunk.text, text, metadata))
             if len(chunks) >= limit:
                 return chunks
     return chunks
+
+
+def _read(corpus: Path) -> Iterator[Article]:
+    reader = reader_for(corpus)
+    if reader is None:
+        raise ValueError(f"{corpus} is not a corpus newsbot can read")
+    return (a for a in reader(corpus) if isinstance(a, Article))
 
 
 def dev_questions(folder: Path, n: int, seed: int = 0) -> list[dict[str, Any]]:

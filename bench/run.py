@@ -24,7 +24,6 @@ import argparse
 import json
 import os
 import platform
-import resource
 import statistics
 import subprocess
 import sys
@@ -116,7 +115,7 @@ def bench_ingest(bot: NewsBot, args: argparse.Namespace, data_dir: Path) -> dict
                 out.write(json.dumps(record, ensure_ascii=False) + "\n")
     report = bot.ingest([corpus], progress=True)
     read = len(report.added) + len(report.unchanged) + len(report.replaced)
-    ingest_rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    ingest_rss = scale.peak_rss_mb()
 
     settings = bot.settings
     texts = [
@@ -205,7 +204,11 @@ def format_table(results: dict[str, Any]) -> str:
             f"raw, same chunks; ingest/encoder = {results['ingest_to_encoder_ratio']:.2f}",
         ),
         ("full model chunks/s", f"{results['full_model_chunks_per_s']:.1f}", "for comparison"),
-        ("ingest peak RSS (MB)", f"{results['ingest_peak_rss_mb']:.0f}", ""),
+        (
+            "ingest peak RSS (MB)",
+            f"{results['ingest_peak_rss_mb']:.0f}",
+            "bench process, with both models and the article list",
+        ),
         ("model load (s)", f"{results['model_load_seconds']:.1f}", ""),
         (
             "answer p50, dated (ms)",

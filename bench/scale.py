@@ -1,7 +1,7 @@
 """`python -m bench.scale N`: the store alone at N chunks: writes, searches, memory, disk.
 
 Vectors are the static index vectors of real DEV chunks; past the real chunks, copies
-with small Gaussian noise (cosine ~0.98 to their original) stand in, so that a million
+with small Gaussian noise (cosine ~0.99 to their original) stand in, so that a million
 chunks need not be embedded. Texts and dates travel with their originals.
 
 Per size, writing and searching each run in a process of their own (so that peak RSS
@@ -30,7 +30,7 @@ from typing import Any
 
 import numpy as np
 
-from bench.corpus import DEV, dev_chunks, dev_questions
+from bench.corpus import DEV, BenchChunk, dev_chunks, dev_questions
 from bot.evaluate import percentile
 from bot.lexical import keywords
 from bot.retriever import Filters, Retriever
@@ -42,8 +42,8 @@ from ingest.store import NewsStore, StoredArticle, connect
 
 _N = 30
 _QUESTIONS = 100
-_NOISE = 0.008  # per-dimension sigma on unit 256-d vectors: cosine ~0.98 to the original
-_WRITE_BATCH = 2048
+_NOISE = 0.008  # per-dimension sigma on unit 256-d vectors: cosine ~0.99 to the original
+_WRITE_BATCH = 256  # articles per write, as ingest does
 _COLLECTION = "scale_bench"
 _SEARCHES = ("vector", "vector_dated", "chroma_filter", "bm25_dated")
 
@@ -61,19 +61,17 @@ def write(size: int, corpus: Path, work: Path) -> dict[str, Any]:
     written: list[np.ndarray] = []
     started = time.perf_counter()
     for copy in range(0, size, len(chunks)):
-        batch: list[StoredArticle] = []
-        for chunk, vector in zip(chunks[: size - copy], vectors, strict=False):
-            if copy:  # past the real chunks: a perturbed copy
-                vector = vector + rng.normal(0, _NOISE, vector.shape).astype(np.float32)
-                vector /= np.linalg.norm(vector)
-            batch.append(
-                StoredArticle(f"{chunk.key}-{copy}", chunk.metadata, [chunk.text], vector[None])
-            )
-            ids.append(f"{chunk.key}-{copy}:0")
-            days.append(int(chunk.metadata.get("published_day", -1)))
-        for start in range(0, len(batch), _WRITE_BATCH):
-            store.add_articles(batch[start : start + _WRITE_BATCH])
-        written.append(np.stack([a.embeddings[0] for a in batch]))
+        batch = chunks[: size - copy]
+        batch_vectors = vectors[: len(batch)]
+        if copy:  # past the real chunks: perturbed copies
+            batch_vectors = batch_vectors + rng.normal(0, _NOISE, batch_vectors.shape)
+            batch_vectors /= np.linalg.norm(batch_vectors, axis=1, keepdims=True)
+        articles = _articles(batch, batch_vectors.astype(np.float32), copy)
+        for start in range(0, len(articles), _WRITE_BATCH):
+            store.add_articles(articles[start : start + _WRITE_BATCH])
+        ids += [f"{c.article}-{copy}:{c.n}" for c in batch]
+        days += [int(c.metadata.get("published_day", -1)) for c in batch]
+        written.append(batch_vectors.astype(np.float32))
     seconds = time.perf_counter() - started
     np.save(work / "vectors.npy", np.concatenate(written))
     np.save(work / "days.npy", np.array(days))
@@ -82,7 +80,7 @@ def write(size: int, corpus: Path, work: Path) -> dict[str, Any]:
         "chunks": size,
         "real_chunks": min(size, len(chunks)),
         "write_chunks_per_s": round(size / seconds, 1),
-        "write_peak_rss_mb": _peak_rss_mb(),
+        "write_peak_rss_mb": peak_rss_mb(),
     }
 
 
@@ -110,7 +108,7 @@ def query(corpus: Path, work: Path) -> dict[str, Any]:
             store.query(vector, _N, Filters().where(as_of))
         with _timer(timings["bm25_dated"]):
             store.lexical_query(words, _N, DayRange(last=to_day_number(as_of)))
-    serving_rss = _peak_rss_mb()  # before the exact search below loads every vector
+    serving_rss = peak_rss_mb()  # before the exact search below loads every vector
 
     matrix = np.load(work / "vectors.npy", mmap_mode="r")
     days = np.load(work / "days.npy")
@@ -156,6 +154,25 @@ def measure(size: int, corpus: Path) -> dict[str, Any]:
     return results
 
 
+def _articles(chunks: list[BenchChunk], vectors: np.ndarray, copy: int) -> list[StoredArticle]:
+    """Chunks regrouped into their articles, as ingest writes them."""
+    articles: list[StoredArticle] = []
+    start = 0
+    for end in range(1, len(chunks) + 1):
+        if end == len(chunks) or chunks[end].article != chunks[start].article:
+            first = chunks[start]
+            articles.append(
+                StoredArticle(
+                    f"{first.article}-{copy}",
+                    first.metadata,
+                    [c.text for c in chunks[start:end]],
+                    vectors[start:end],
+                )
+            )
+            start = end
+    return articles
+
+
 @contextmanager
 def _timer(into: list[float]) -> Iterator[None]:
     started = time.perf_counter()
@@ -163,7 +180,14 @@ def _timer(into: list[float]) -> Iterator[None]:
     into.append((time.perf_counter() - started) * 1000)
 
 
-def _peak_rss_mb() -> float:
+def peak_rss_mb() -> float:
+    """This process's peak RSS. VmHWM, not ru_maxrss: Linux carries ru_maxrss over from
+    the parent across fork and exec, so a child of a big bench process would inherit it."""
+    status = Path("/proc/self/status")
+    if status.exists():
+        for line in status.read_text().splitlines():
+            if line.startswith("VmHWM:"):
+                return round(int(line.split()[1]) / 1024, 1)
     return round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1)
 
 

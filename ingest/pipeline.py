@@ -38,7 +38,7 @@ def ingest(
     report = IngestReport()
     articles = _read_all(items, report, fetch_timeout, progress)
     new = _drop_known(articles, store, report)
-    bar = tqdm(total=len(new), unit="article", desc="Embedding", disable=not progress)
+    bar = tqdm(total=len(new), unit="article", desc="Indexing", disable=not progress)
     for start in range(0, len(new), _GROUP):
         group = new[start : start + _GROUP]
         report.chunks += _store_group(group, store, embedder, chunk_size, chunk_overlap, report)
