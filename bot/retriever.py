@@ -17,7 +17,7 @@ import numpy as np
 from bot.lexical import idf_weights, keywords, overlap, terms
 from ingest.dates import to_day_number
 from ingest.lexical_index import DayRange
-from ingest.store import Hit, NewsStore, Where
+from ingest.store import Hit, NewsStore
 
 # Dense candidates fetched per wanted chunk: re-scoring needs room to promote a chunk
 # that names the exact entity but sits lower in the vector ranking.
@@ -44,25 +44,12 @@ class Filters:
     until: date | None = None
     sources: tuple[str, ...] = ()
 
-    def where(self, as_of: date | None) -> Where | None:
-        clauses: list[Where] = []
-        if self.since:
-            clauses.append({"published_day": {"$gte": to_day_number(self.since)}})
-        if self.until:
-            clauses.append({"published_day": {"$lte": to_day_number(self.until)}})
-        if as_of and not self.until:
-            # News from after the reference date did not exist yet; undated news may.
-            clauses.append(
-                {"$or": [{"published_day": {"$lte": to_day_number(as_of)}}, {"dated": False}]}
-            )
-        if self.sources:
-            clauses.append({"source": {"$in": list(self.sources)}})
-        if not clauses:
-            return None
-        return clauses[0] if len(clauses) == 1 else {"$and": clauses}
-
     def days(self, as_of: date | None) -> DayRange:
-        """The same date filter for the lexical index."""
+        """The publication days allowed: since..until, or up to the reference date.
+
+        News from after the reference date did not exist yet; undated news may have.
+        An explicit date range leaves undated news out.
+        """
         last = self.until or as_of
         return DayRange(
             first=to_day_number(self.since) if self.since else None,
@@ -132,20 +119,22 @@ class Retriever:
     ) -> list[Hit]:
         """The `n` nearest chunks that pass the filters.
 
-        A reference date alone is the common case (every dated question) and Chroma's
-        filtered search costs several times an unfiltered one, so the nearest
-        `_WIDE_FACTOR * n` are fetched unfiltered and the future dropped here; only
-        when too few survive does Chroma filter.
+        Chroma's `where` filter costs ~10x an unfiltered search (414 ms p50 against 4 ms
+        at 100k chunks), so it is never used. A reference date alone, the common case
+        (every dated question), drops the future from one wide unfiltered search; other
+        filters, or too few survivors, look up the allowed chunk ids in the SQLite index
+        and search only those (30-90 ms at 136k chunks, whatever the share allowed).
         """
-        where = filters.where(as_of)
-        if as_of is None or filters != Filters():
-            return self.store.query(query_vector, n, where)
-        day = to_day_number(as_of)
-        wide = self.store.query(query_vector, n * _WIDE_FACTOR)
-        hits = [hit for hit in wide if _published_by(hit, day)][:n]
-        if len(hits) == n or len(wide) < n * _WIDE_FACTOR:
-            return hits
-        return self.store.query(query_vector, n, where)
+        if filters == Filters():
+            if as_of is None:
+                return self.store.query(query_vector, n)
+            day = to_day_number(as_of)
+            wide = self.store.query(query_vector, n * _WIDE_FACTOR)
+            hits = [hit for hit in wide if _published_by(hit, day)][:n]
+            if len(hits) == n or len(wide) < n * _WIDE_FACTOR:
+                return hits
+        allowed = self.store.chunk_ids(filters.days(as_of), filters.sources)
+        return self.store.query(query_vector, n, allowed) if allowed else []
 
 
 def _published_day(hit: Hit) -> int | None:

@@ -25,6 +25,7 @@ CREATE TABLE IF NOT EXISTS chunk (
     source TEXT NOT NULL
 );
 CREATE INDEX IF NOT EXISTS chunk_article ON chunk(article_id);
+CREATE INDEX IF NOT EXISTS chunk_day ON chunk(published_day);
 CREATE VIRTUAL TABLE IF NOT EXISTS chunk_text USING fts5(
     title, body, tokenize = 'porter unicode61 remove_diacritics 2'
 );
@@ -97,31 +98,25 @@ class LexicalIndex:
         if not words:
             return []
         match = " OR ".join('"' + word.replace('"', "") + '"' for word in words)
-        clauses, values = ["chunk_text MATCH ?"], [match]
-        day_clauses = []
-        if days.first is not None:
-            day_clauses.append("c.published_day >= ?")
-            values.append(str(days.first))
-        if days.last is not None:
-            day_clauses.append("c.published_day <= ?")
-            values.append(str(days.last))
-        if day_clauses:
-            dated = " AND ".join(day_clauses)
-            clauses.append(f"(({dated}) OR c.published_day IS NULL)" if days.undated else dated)
-        elif not days.undated:
-            clauses.append("c.published_day IS NOT NULL")
-        if sources:
-            clauses.append(f"c.source IN ({', '.join('?' * len(sources))})")
-            values.extend(sources)
+        conditions, values = _filters(days, sources)
         sql = (
             f"SELECT c.chunk_id, bm25(chunk_text, {_TITLE_WEIGHT}, 1.0) AS rank"
             " FROM chunk_text JOIN chunk c ON c.id = chunk_text.rowid"
-            f" WHERE {' AND '.join(clauses)} ORDER BY rank LIMIT ?"
+            f" WHERE {' AND '.join(['chunk_text MATCH ?', *conditions])} ORDER BY rank LIMIT ?"
         )
         with self._lock:
-            rows = self._db.execute(sql, (*values, n)).fetchall()
+            rows = self._db.execute(sql, (match, *values, n)).fetchall()
         # SQLite's bm25() is negative, lower is better; callers get higher-is-better.
         return [(str(chunk_id), -float(rank)) for chunk_id, rank in rows]
+
+    def chunk_ids(self, days: DayRange, sources: Sequence[str] = ()) -> list[str]:
+        """Every chunk id within the date range and publishers."""
+        conditions, values = _filters(days, sources)
+        sql = "SELECT c.chunk_id FROM chunk c"
+        if conditions:
+            sql += f" WHERE {' AND '.join(conditions)}"
+        with self._lock:
+            return [str(row[0]) for row in self._db.execute(sql, values)]
 
     def _delete_where(self, condition: str, values: tuple[str, ...]) -> None:
         rows = [
@@ -133,6 +128,28 @@ class LexicalIndex:
 
     def _transaction(self) -> _Transaction:
         return _Transaction(self._db)
+
+
+def _filters(days: DayRange, sources: Sequence[str]) -> tuple[list[str], list[str | int]]:
+    """SQL conditions on the `chunk` table (alias c) and their values."""
+    conditions: list[str] = []
+    values: list[str | int] = []
+    bounds = []
+    if days.first is not None:
+        bounds.append("c.published_day >= ?")
+        values.append(days.first)
+    if days.last is not None:
+        bounds.append("c.published_day <= ?")
+        values.append(days.last)
+    if bounds:
+        dated = " AND ".join(bounds)
+        conditions.append(f"(({dated}) OR c.published_day IS NULL)" if days.undated else dated)
+    elif not days.undated:
+        conditions.append("c.published_day IS NOT NULL")
+    if sources:
+        conditions.append(f"c.source IN ({', '.join('?' * len(sources))})")
+        values.extend(sources)
+    return conditions, values
 
 
 class _Transaction:

@@ -142,13 +142,14 @@ class NewsStore:
         self.chunks.delete(where=where)
         self.lexical.delete_articles(article_ids)
 
-    def query(self, embedding: np.ndarray, n: int, where: Where | None = None) -> list[Hit]:
+    def query(self, embedding: np.ndarray, n: int, among: Sequence[str] | None = None) -> list[Hit]:
+        """The `n` nearest chunks, or the nearest among the chunk ids `among`."""
         # No count() first: it costs as much as the search, and Chroma returns fewer
         # results by itself when the collection holds fewer than `n`.
         result = self.chunks.query(
             query_embeddings=[embedding],
             n_results=n,
-            where=where or None,
+            ids=list(among) if among is not None else None,
             include=["documents", "metadatas", "distances"],
         )
         ids = result["ids"][0]
@@ -161,6 +162,10 @@ class NewsStore:
                 ids, documents, metadatas, distances, strict=True
             )
         ]
+
+    def chunk_ids(self, days: DayRange, sources: Sequence[str] = ()) -> list[str]:
+        """Ids of the chunks published within `days` (and by `sources`), from SQLite."""
+        return self.lexical.chunk_ids(days, sources)
 
     def lexical_query(
         self, words: Sequence[str], n: int, days: DayRange, sources: Sequence[str] = ()
