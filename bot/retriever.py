@@ -25,7 +25,10 @@ _CANDIDATES_PER_CHUNK = 6
 _MIN_CANDIDATES = 30
 _LEXICAL_WEIGHT = 0.35
 _BM25_WEIGHT = 0.1
-_WINDOW_BONUS = 0.08
+# A time named in the question ("this week", "in March") is a strong hint: a chunk from
+# that window outranks an older one that merely shares more words. Full DEV eval:
+# 0.08 -> 0.2 won 4 more answers and lost none.
+_WINDOW_BONUS = 0.2
 # News is about a moment: of two equally relevant stories, the one closer before the
 # reference date is more likely the one asked about. Half the bonus every 14 days.
 _RECENCY_BONUS = 0.1
