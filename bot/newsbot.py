@@ -23,6 +23,11 @@ from ingest.store import NewsStore, connect
 from ingest.types import IngestReport
 
 EMPTY_CORPUS = "No news has been ingested yet. Add some with `newsbot ingest PATH_OR_URL`."
+OTHER_SETTINGS = (
+    "No news has been ingested with the current settings, but this data dir holds {} chunks "
+    "ingested with other settings (embedding model, index vectors or chunking, e.g. by an "
+    "older newsbot). Ingest the news again to use it with these settings."
+)
 
 History = Sequence[Any]
 DateLike = date | str | None
@@ -133,7 +138,9 @@ class NewsBot:
             window,
         )
         if not passages and self.store.chunk_count() == 0:
-            return Drafted(EMPTY_CORPUS, [EMPTY_CORPUS], [], abstained=True)
+            elsewhere = self.store.chunks_elsewhere()
+            message = EMPTY_CORPUS if not elsewhere else OTHER_SETTINGS.format(elsewhere)
+            return Drafted(message, [message], [], abstained=True)
         return draft_answer(
             without_time_phrases(question),
             query,

@@ -197,6 +197,17 @@ class NewsStore:
     def chunk_count(self) -> int:
         return self.chunks.count()
 
+    def chunks_elsewhere(self) -> int:
+        """Chunks this client holds in other newsbot collections (other settings)."""
+        names = {self.chunks.name, self.articles.name}
+        return sum(
+            collection.count()
+            for collection in self.client.list_collections()
+            if collection.name.startswith("news_")
+            and not collection.name.endswith("_articles")
+            and collection.name not in names
+        )
+
     def _rebuild_lexical(self) -> None:
         """Refill the BM25 index from Chroma, the store of record."""
         total = self.chunks.count()

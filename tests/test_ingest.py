@@ -218,3 +218,14 @@ def test_cli_ingest_reports_failures_and_exits_non_zero(
     assert status == 1
     assert f"FAILED {tmp_path / 'nope'}: no such file or folder" in err
     assert "added 1, unchanged 0, replaced 0, failed 1" in out
+
+
+def test_news_ingested_with_other_settings_is_pointed_out(fresh_bot: NewsBot) -> None:
+    fresh_bot.ingest([SAMPLE_NEWS])
+    other = NewsBot(fresh_bot.settings.model_copy(update={"chunk_size": 600}))
+    other.__dict__["embedder"] = fresh_bot.embedder
+    other.__dict__["index_embedder"] = fresh_bot.index_embedder
+    answer = other.ask("What did the ECB decide?")
+    assert answer.abstained
+    chunks = fresh_bot.store.chunk_count()
+    assert f"holds {chunks} chunks ingested with other settings" in answer.text
