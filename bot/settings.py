@@ -45,7 +45,7 @@ class Settings(BaseSettings):
         default="onnx-int8",
         description=(
             "onnx-int8: the model quantised to int8 for ONNX Runtime (exported once into "
-            "the data dir; ~1.5x faster, cosine >= 0.99 to fp32); torch: fp32 reference."
+            "the model cache dir; ~1.5x faster, cosine >= 0.99 to fp32); torch: fp32 reference."
         ),
     )
     index_vectors: Literal["static", "full"] = Field(

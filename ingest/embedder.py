@@ -8,6 +8,7 @@ Two back-ends give the same vectors (cosine >= 0.99, checked by the tests):
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 from abc import abstractmethod
@@ -39,6 +40,13 @@ def resolve_model_path(name: str) -> Path:
             f"set NEWSBOT_EMBEDDING_MODEL to such a folder or to {DEFAULT_EMBEDDING_MODEL!r}"
         )
     return path
+
+
+def model_fingerprint(model_path: Path, recipe: str) -> str:
+    """A short key for files derived from a model: changes with its weights or the recipe."""
+    weights = sorted(model_path.glob("*.safetensors")) or sorted(model_path.glob("*.bin"))
+    parts = [recipe, str(model_path.resolve())] + [f"{p.name}:{p.stat().st_size}" for p in weights]
+    return hashlib.sha256("|".join(parts).encode()).hexdigest()[:16]
 
 
 def load_embedder(model: str, backend: str, cache_dir: Path, batch_size: int = 64) -> Embedder:

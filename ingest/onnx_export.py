@@ -7,12 +7,13 @@ faster but moved some vectors to cosine 0.98 of the fp32 model, below our 0.99 b
 
 from __future__ import annotations
 
-import hashlib
 import logging
 import os
 import tempfile
 import warnings
 from pathlib import Path
+
+from ingest.embedder import model_fingerprint
 
 log = logging.getLogger(__name__)
 
@@ -21,15 +22,7 @@ _RECIPE = "int8-v1"  # change when the export or quantisation recipe changes
 
 def int8_model(model_path: Path, cache_dir: Path) -> Path:
     """The cached int8 model for `model_path`, exported on first use."""
-    weights = sorted(p for p in model_path.glob("*.safetensors")) or sorted(
-        model_path.glob("*.bin")
-    )
-    key = hashlib.sha256(
-        "|".join(
-            [_RECIPE, str(model_path.resolve())] + [f"{p.name}:{p.stat().st_size}" for p in weights]
-        ).encode()
-    ).hexdigest()[:16]
-    target = cache_dir / f"{model_path.name}-{key}.onnx"
+    target = cache_dir / f"{model_path.name}-{model_fingerprint(model_path, _RECIPE)}.onnx"
     if target.exists():
         return target
     cache_dir.mkdir(parents=True, exist_ok=True)

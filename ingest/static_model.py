@@ -13,7 +13,6 @@ vocabulary order), as model2vec (Tulkens & van Dongen, 2024) does.
 
 from __future__ import annotations
 
-import hashlib
 import logging
 import os
 import re
@@ -22,7 +21,7 @@ from pathlib import Path
 
 import numpy as np
 
-from ingest.embedder import Embedder
+from ingest.embedder import Embedder, model_fingerprint
 
 log = logging.getLogger(__name__)
 
@@ -57,13 +56,7 @@ class StaticEmbedder(Embedder):
 
 def static_table(model_path: Path, cache_dir: Path) -> Path:
     """The cached table for `model_path`, distilled on first use."""
-    weights = sorted(model_path.glob("*.safetensors")) or sorted(model_path.glob("*.bin"))
-    key = hashlib.sha256(
-        "|".join(
-            [_RECIPE, str(model_path.resolve())] + [f"{p.name}:{p.stat().st_size}" for p in weights]
-        ).encode()
-    ).hexdigest()[:16]
-    target = cache_dir / f"{model_path.name}-static-{key}.npy"
+    target = cache_dir / f"{model_path.name}-static-{model_fingerprint(model_path, _RECIPE)}.npy"
     if target.exists():
         return target
     cache_dir.mkdir(parents=True, exist_ok=True)
