@@ -50,7 +50,12 @@ _MIN_WORDS = 5
 
 NO_ANSWER = "I could not find an answer to that in the ingested news."
 
-_NUMBER = re.compile(r"\d")
+_NUMBER = re.compile(
+    r"\b(?:\d[\d,.]*|one|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve|"
+    r"dozen|hundred|thousand|million|billion|trillion|half)\b",
+    re.IGNORECASE,
+)
+_PERCENT = re.compile(r"\d\s*(?:%|per ?cent|percentage points?)", re.IGNORECASE)
 _NAME = re.compile(r"(?<!^)(?<![.!?] )\b[A-Z][a-zA-Z&'-]+(?:\s+[A-Z][a-zA-Z&'-]+)*")
 _DATE_WORDS = re.compile(
     r"\b(\d{4}|january|february|march|april|may|june|july|august|september|october|"
@@ -64,8 +69,14 @@ _REASON_WORDS = re.compile(
     re.IGNORECASE,
 )
 _QUESTION_TYPES: list[tuple[re.Pattern[str], re.Pattern[str]]] = [
-    (re.compile(r"\b(who|which (?:company|bank|firm|country|person))\b", re.I), _NAME),
-    (re.compile(r"\b(how (?:much|many|far|high|low)|what (?:level|price|rate))\b", re.I), _NUMBER),
+    (re.compile(r"\b(who|whom|which \w+)\b", re.I), _NAME),
+    (
+        re.compile(
+            r"\b(how (?:much|many|far|high|low|old|long)|what (?:level|price|rate|amount))\b", re.I
+        ),
+        _NUMBER,
+    ),
+    (re.compile(r"\b(what|which) (?:percentage|share|proportion)\b|\bper ?cent\b", re.I), _PERCENT),
     (re.compile(r"\b(when|what (?:day|date|year))\b", re.I), _DATE_WORDS),
     (re.compile(r"\bwhy\b", re.I), _REASON_WORDS),
 ]
@@ -135,12 +146,13 @@ def _shortlist(
         ]
     )
     wanted = [pattern for asks, pattern in _QUESTION_TYPES if asks.search(question)]
+    asked = question.lower()
     article_scores = [max(p.score for p in group) for group in articles]
     prior = np.array(
         [
             _LEXICAL_WEIGHT * lexical[i]
             + _ARTICLE_WEIGHT * article_scores[s.article]
-            + _TYPE_BONUS * sum(bool(p.search(s.text)) for p in wanted)
+            + _TYPE_BONUS * sum(_says_new(p, s.text, asked) for p in wanted)
             + _lead_bonus(s)
             - (_SHORT_PENALTY if len(s.text.split()) < _SHORT_WORDS else 0.0)
             for i, s in enumerate(sentences)
@@ -152,6 +164,14 @@ def _shortlist(
         prior[keep],
         [sentence_terms[i] for i in keep],
     )
+
+
+def _says_new(pattern: re.Pattern[str], text: str, asked: str) -> bool:
+    """Whether the sentence has something of the wanted kind the question lacks.
+
+    "How many slogans has Labour unveiled in three years?" is not answered by a sentence
+    whose only number is the question's own "three"."""
+    return any(match.group(0).lower() not in asked for match in pattern.finditer(text))
 
 
 def _group_by_article(passages: list[Passage]) -> list[list[Passage]]:
@@ -170,7 +190,8 @@ def _candidate_sentences(articles: list[list[Passage]]) -> list[_Sentence]:
         for passage in group:
             chunk = int(passage.hit.metadata.get("chunk", 0))
             for number, text in enumerate(split_sentences(passage.hit.text)):
-                if text in seen or len(text.split()) < _MIN_WORDS:
+                # A question in an article (a quiz, a headline) is not its answer.
+                if text in seen or len(text.split()) < _MIN_WORDS or text.rstrip().endswith("?"):
                     continue
                 seen.add(text)
                 sentences.append(_Sentence(index, (chunk, number), text))

@@ -118,6 +118,16 @@ class LexicalIndex:
         with self._lock:
             return [str(row[0]) for row in self._db.execute(sql, values)]
 
+    def article_chunk_ids(self, article_ids: Sequence[str]) -> list[str]:
+        """Every chunk id of these articles."""
+        if not article_ids:
+            return []
+        sql = (
+            f"SELECT chunk_id FROM chunk WHERE article_id IN ({', '.join('?' * len(article_ids))})"
+        )
+        with self._lock:
+            return [str(row[0]) for row in self._db.execute(sql, tuple(article_ids))]
+
     def _delete_where(self, condition: str, values: tuple[str, ...]) -> None:
         rows = [
             row[0] for row in self._db.execute(f"SELECT id FROM chunk WHERE {condition}", values)

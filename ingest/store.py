@@ -172,6 +172,10 @@ class NewsStore:
     ) -> list[tuple[str, float]]:
         return self.lexical.search(words, n, days, sources)
 
+    def article_chunk_ids(self, article_ids: Sequence[str]) -> list[str]:
+        """Every chunk id of these articles, from SQLite."""
+        return self.lexical.article_chunk_ids(article_ids)
+
     def get_chunks(self, chunk_ids: Sequence[str], embedding: np.ndarray) -> list[Hit]:
         """Chunks by id, scored by cosine similarity to `embedding` like query hits."""
         if not chunk_ids:

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from bot import Answer, NewsBot
+from bot import Answer, NewsBot, retriever
 from tests.conftest import SAMPLE_NEWS, SEED_QUESTION
 
 MARKER = re.compile(r"\[(\d+)\]")
@@ -151,3 +151,32 @@ def test_syndicated_copies_are_one_source(fresh_bot: NewsBot, tmp_path: Path) ->
     answer = fresh_bot.ask("Why did Kestrel Capital cut Meridian Motors?")
     assert "Meridian" in answer.text
     assert len(answer.sources) == 1  # one story, one source
+
+
+def test_the_best_articles_bring_their_other_chunks(
+    bot: NewsBot, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """An answer a few paragraphs below the matching chunk must reach the answerer, even
+    when the first stages return only that chunk."""
+    small_chunks = NewsBot(data_dir=tmp_path, chunk_size=200, chunk_overlap=0)
+    small_chunks.__dict__["index_embedder"] = bot.index_embedder
+    small_chunks.ingest([SAMPLE_NEWS])
+    monkeypatch.setattr(retriever, "_MIN_CANDIDATES", 1)  # one dense + one BM25 hit
+    question = "What did the Federal Reserve do with rates?"
+    passages = retriever.Retriever(small_chunks.store, k=1).search(
+        question, bot.index_embedder.encode([question])[0], retriever.Filters(), None, None
+    )
+    assert len({p.article_id for p in passages}) == 1
+    assert len(passages) == 3  # more chunks than the two first stages returned
+
+
+def test_a_question_in_an_article_is_not_its_answer(fresh_bot: NewsBot, tmp_path: Path) -> None:
+    (tmp_path / "quiz.md").write_text(
+        "# Weekly markets quiz\n\n"
+        "How many banks raised their Hang Seng index targets this week?\n\n"
+        "Two banks, Goldman Sachs and Morgan Stanley, raised their Hang Seng index targets "
+        "after the stimulus package was announced.\n"
+    )
+    fresh_bot.ingest([tmp_path])
+    answer = fresh_bot.ask("How many banks raised their Hang Seng index targets this week?")
+    assert "Two banks" in answer.text and "?" not in answer.text
