@@ -6,87 +6,29 @@ sentences that answer the question, drop repeats, and cite each one.
 
 from __future__ import annotations
 
-import re
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date
 
 import numpy as np
 
-from bot.lexical import idf_weights, overlap, terms
 from bot.retriever import Passage
-from bot.types import Source
+from bot.sentence_features import FEATURES, WEIGHTS, Sentence, ask_clause, sentence_features
+from bot.types import NO_ANSWER, Source
 from ingest.sentences import split_sentences
 
 Encode = Callable[[list[str]], np.ndarray]
 
 MAX_SENTENCES = 4
 _MAX_CHARS = 900
-_SEMANTIC_WEIGHT = 0.55
-_LEXICAL_WEIGHT = 0.45
-_TYPE_BONUS = 0.06
-# How much the article's own retrieval score (with its date-window bonus) counts: a
-# sentence from the article that best fits the question and its time beats a twin
-# sentence from an older story.
-_ARTICLE_WEIGHT = 0.5
-_TITLE_SHARE = 0.3
 # Sentences the encoder scores per question; the rest are ranked out by cheap signals.
 _SEMANTIC_CANDIDATES = 12
-# Short sentences ("Markets swung after the announcement.") match many questions
-# loosely and answer none: they pay a small toll.
-_SHORT_WORDS = 10
-_SHORT_PENALTY = 0.05
-# News puts the gist first (inverted pyramid): an article's opening sentences get a lift.
-_LEAD_BONUS = (0.04, 0.02)
-# When no candidate sentence comes this near the question, the news at hand is about
-# something else; a stray shared word ("Peru") must not turn that into an answer. On
-# 300 DEV questions 0.30 abstains once and loses no answer that contained the gold.
-_MIN_SIMILARITY = 0.30
-# A further sentence must score at least this share of the best one to be kept.
-_RELATIVE_FLOOR = 0.75
+# Scores are log-odds: a further sentence is kept while it is at least e^-3 (5%) as
+# likely as the best to hold the answer.
+_FLOOR_GAP = 3.0
 _REPEAT_SIMILARITY = 0.85
 _REPEAT_JACCARD = 0.6
 _MIN_WORDS = 5
-
-NO_ANSWER = "I could not find an answer to that in the ingested news."
-
-_NUMBER = re.compile(
-    r"\b(?:\d[\d,.]*|one|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve|"
-    r"dozen|hundred|thousand|million|billion|trillion|half)\b",
-    re.IGNORECASE,
-)
-_PERCENT = re.compile(r"\d\s*(?:%|per ?cent|percentage points?)", re.IGNORECASE)
-_NAME = re.compile(r"(?<!^)(?<![.!?] )\b[A-Z][a-zA-Z&'-]+(?:\s+[A-Z][a-zA-Z&'-]+)*")
-_DATE_WORDS = re.compile(
-    r"\b(\d{4}|january|february|march|april|may|june|july|august|september|october|"
-    r"november|december|monday|tuesday|wednesday|thursday|friday|saturday|sunday|"
-    r"yesterday|today|week|month|quarter)\b",
-    re.IGNORECASE,
-)
-_REASON_WORDS = re.compile(
-    r"\b(because|citing|cited|due to|as a result|driven|driving|after|amid|on the back of|"
-    r"reason|since|thanks to|owing to|so that|fuel(?:ed|led)?|spurred|prompted)\b",
-    re.IGNORECASE,
-)
-_QUESTION_TYPES: list[tuple[re.Pattern[str], re.Pattern[str]]] = [
-    (re.compile(r"\b(who|whom|which \w+)\b", re.I), _NAME),
-    (
-        re.compile(
-            r"\b(how (?:much|many|far|high|low|old|long)|what (?:level|price|rate|amount))\b", re.I
-        ),
-        _NUMBER,
-    ),
-    (re.compile(r"\b(what|which) (?:percentage|share|proportion)\b|\bper ?cent\b", re.I), _PERCENT),
-    (re.compile(r"\b(when|what (?:day|date|year))\b", re.I), _DATE_WORDS),
-    (re.compile(r"\bwhy\b", re.I), _REASON_WORDS),
-]
-
-
-@dataclass(frozen=True)
-class _Sentence:
-    article: int  # index into the ranked articles
-    position: tuple[int, int]  # (chunk number, sentence number): reading order
-    text: str
 
 
 @dataclass(frozen=True)
@@ -95,6 +37,7 @@ class Drafted:
     pieces: list[str]
     sources: list[Source]
     abstained: bool
+    evidence: float = 0.0  # the best sentence's similarity to the question
 
 
 def draft_answer(
@@ -103,61 +46,46 @@ def draft_answer(
     passages: list[Passage],
     encode: Encode,
     dated: bool,
+    min_evidence: float,
 ) -> Drafted:
     """Compose 1-4 cited sentences, or an honest "not found".
 
     `question` is what the user typed (its words pick sentences); `query` is what was
     searched (with a follow-up's earlier context), whose meaning the sentences must match.
+    When no sentence comes `min_evidence` near the query, the news at hand is about
+    something else, and a stray shared word ("Peru") must not turn that into an answer.
     """
-    articles = _group_by_article(passages)
-    sentences = _candidate_sentences(articles)
+    articles = group_by_article(passages)
+    sentences = candidate_sentences(articles)
     if not sentences:
         return _abstain(articles)
-    sentences, prior, sentence_terms = _shortlist(question, sentences, articles)
-    # The query rides in the sentences' batch: one encoder call per answer.
-    encoded = encode([query, *(s.text for s in sentences)])
-    vectors = encoded[1:]
+    sentences, prior, sentence_terms = _shortlist(question, sentences)
+    # The query and its asking clause ride in the sentences' batch: one encoder call.
+    encoded = encode([query, ask_clause(query), *(s.text for s in sentences)])
+    vectors = encoded[2:]
     similarity = vectors @ encoded[0]
-    scores = _SEMANTIC_WEIGHT * similarity + prior
-    if float(similarity.max()) < _MIN_SIMILARITY:
-        return _abstain(articles)
+    scores = (
+        WEIGHTS["similarity"] * similarity
+        + WEIGHTS["similarity_ask"] * (vectors @ encoded[1])
+        + prior
+    )
+    evidence = float(similarity.max())
+    if evidence < min_evidence:
+        return _abstain(articles, evidence)
     chosen = _select(scores, vectors, sentence_terms, sentences)
-    return _compose(chosen, sentences, articles, dated)
+    return replace(_compose(chosen, sentences, articles, dated), evidence=evidence)
 
 
 def _shortlist(
-    question: str, sentences: list[_Sentence], articles: list[list[Passage]]
-) -> tuple[list[_Sentence], np.ndarray, list[set[str]]]:
+    question: str, sentences: list[Sentence]
+) -> tuple[list[Sentence], np.ndarray, list[set[str]]]:
     """Score what is cheap (terms, article rank, position) and keep the best sentences.
 
     Encoding sentences is most of an answer's time; the ones kept here are the only
     ones the encoder sees. Returns them with their prior score and terms.
     """
-    query_terms = set(terms(question))
-    sentence_terms = [set(terms(s.text)) for s in sentences]
-    weights = idf_weights(query_terms, sentence_terms)
-    # A sentence rarely repeats its story's subject ("the central bank"); the title does.
-    title_terms = [set(terms(str(group[0].hit.metadata.get("title", "")))) for group in articles]
-    lexical = np.array(
-        [
-            (1 - _TITLE_SHARE) * overlap(query_terms, t, weights)
-            + _TITLE_SHARE * overlap(query_terms, t | title_terms[s.article], weights)
-            for s, t in zip(sentences, sentence_terms, strict=True)
-        ]
-    )
-    wanted = [pattern for asks, pattern in _QUESTION_TYPES if asks.search(question)]
-    asked = question.lower()
-    article_scores = [max(p.score for p in group) for group in articles]
-    prior = np.array(
-        [
-            _LEXICAL_WEIGHT * lexical[i]
-            + _ARTICLE_WEIGHT * article_scores[s.article]
-            + _TYPE_BONUS * sum(_says_new(p, s.text, asked) for p in wanted)
-            + _lead_bonus(s)
-            - (_SHORT_PENALTY if len(s.text.split()) < _SHORT_WORDS else 0.0)
-            for i, s in enumerate(sentences)
-        ]
-    )
+    features, sentence_terms = sentence_features(question, sentences)
+    prior = features @ np.array([WEIGHTS.get(name, 0.0) for name in FEATURES])
     keep = sorted(np.argsort(-prior, kind="stable")[:_SEMANTIC_CANDIDATES].tolist())
     return (
         [sentences[i] for i in keep],
@@ -166,15 +94,7 @@ def _shortlist(
     )
 
 
-def _says_new(pattern: re.Pattern[str], text: str, asked: str) -> bool:
-    """Whether the sentence has something of the wanted kind the question lacks.
-
-    "How many slogans has Labour unveiled in three years?" is not answered by a sentence
-    whose only number is the question's own "three"."""
-    return any(match.group(0).lower() not in asked for match in pattern.finditer(text))
-
-
-def _group_by_article(passages: list[Passage]) -> list[list[Passage]]:
+def group_by_article(passages: list[Passage]) -> list[list[Passage]]:
     order: dict[str, list[Passage]] = {}
     for passage in passages:
         order.setdefault(passage.article_id, []).append(passage)
@@ -183,10 +103,13 @@ def _group_by_article(passages: list[Passage]) -> list[list[Passage]]:
     ]
 
 
-def _candidate_sentences(articles: list[list[Passage]]) -> list[_Sentence]:
-    sentences: list[_Sentence] = []
+def candidate_sentences(articles: list[list[Passage]]) -> list[Sentence]:
+    """Every sentence of the passages that could answer: not too short, not a question."""
+    sentences: list[Sentence] = []
     for index, group in enumerate(articles):
         seen: set[str] = set()  # chunk overlap repeats sentences
+        title = str(group[0].hit.metadata.get("title") or "")
+        article_score = max(p.score for p in group)
         for passage in group:
             chunk = int(passage.hit.metadata.get("chunk", 0))
             for number, text in enumerate(split_sentences(passage.hit.text)):
@@ -194,23 +117,18 @@ def _candidate_sentences(articles: list[list[Passage]]) -> list[_Sentence]:
                 if text in seen or len(text.split()) < _MIN_WORDS or text.rstrip().endswith("?"):
                     continue
                 seen.add(text)
-                sentences.append(_Sentence(index, (chunk, number), text))
+                sentences.append(Sentence(index, (chunk, number), text, title, article_score))
     return sentences
-
-
-def _lead_bonus(sentence: _Sentence) -> float:
-    chunk, number = sentence.position
-    return _LEAD_BONUS[number] if chunk == 0 and number < len(_LEAD_BONUS) else 0.0
 
 
 def _select(
     scores: np.ndarray,
     vectors: np.ndarray,
     sentence_terms: list[set[str]],
-    sentences: list[_Sentence],
+    sentences: list[Sentence],
 ) -> list[int]:
     order = np.argsort(-scores)
-    floor = _RELATIVE_FLOOR * float(scores[order[0]])
+    floor = float(scores[order[0]]) - _FLOOR_GAP
     chosen: list[int] = []
     length = 0
     for index in (int(i) for i in order):
@@ -235,7 +153,7 @@ def _repeats(a: int, b: int, vectors: np.ndarray, sentence_terms: list[set[str]]
 
 def _compose(
     chosen: list[int],
-    sentences: list[_Sentence],
+    sentences: list[Sentence],
     articles: list[list[Passage]],
     dated: bool,
 ) -> Drafted:
@@ -267,8 +185,8 @@ def _readable(iso: str) -> str:
     return date.fromisoformat(iso).strftime("%-d %b %Y")
 
 
-def _abstain(articles: list[list[Passage]]) -> Drafted:
-    return Drafted(NO_ANSWER, [NO_ANSWER], _sources(articles, {}), abstained=True)
+def _abstain(articles: list[list[Passage]], evidence: float = 0.0) -> Drafted:
+    return Drafted(NO_ANSWER, [NO_ANSWER], _sources(articles, {}), True, evidence)
 
 
 def _sources(articles: list[list[Passage]], quotes: dict[int, list[str]]) -> list[Source]:

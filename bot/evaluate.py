@@ -30,6 +30,7 @@ from typing import Any
 from tqdm import tqdm
 
 from bot.settings import Settings
+from bot.types import NO_ANSWER
 
 Question = dict[str, Any]
 
@@ -341,14 +342,17 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
     else:
         data_dir = Path(settings.data_dir) / "eval" / selection.key()
     settings = settings.model_copy(update={"data_dir": data_dir})
-    bot = NewsBot(settings)
+    # Every answer is drafted, whatever its evidence, so that the abstention curve can be
+    # drawn; the configured `min_evidence` is then applied exactly as the bot applies it.
+    bot = NewsBot(settings.model_copy(update={"min_evidence": 0.0}))
 
     ingest_info = _ensure_ingested(bot, selection, settings)
     print(_ingest_line(ingest_info, data_dir), file=sys.stderr)
 
-    records = _ask_all(bot, questions)
+    records = _ask_all(bot, questions, settings.min_evidence)
     metrics = compute_metrics(records, ingest_info)
     print(format_table(metrics))
+    print(format_curve(metrics["abstention_curve"], settings.min_evidence))
 
     out = args.out or Path(f"eval-{datetime.now(UTC).strftime('%Y%m%dT%H%M%SZ')}.json")
     report = {
@@ -428,35 +432,46 @@ def _ingest_line(info: dict[str, Any], data_dir: Path) -> str:
     )
 
 
-def _ask_all(bot: Any, questions: Sequence[Question]) -> list[dict[str, Any]]:
+def _ask_all(bot: Any, questions: Sequence[Question], min_evidence: float) -> list[dict[str, Any]]:
     # One unrecorded question first: model loading and index warm-up are not latency.
     bot.ask(str(questions[0]["question"]), as_of=date.fromisoformat(questions[0]["date"]))
     records = []
     for q in tqdm(questions, desc="Asking", unit="question", file=sys.stderr):
         answer = bot.ask(str(q["question"]), as_of=date.fromisoformat(q["date"]))
-        records.append(score_answer(q, answer))
+        records.append(score_answer(q, answer, min_evidence))
     return records
 
 
-def score_answer(q: Question, answer: Any) -> dict[str, Any]:
-    """One question's record: the answer and whether it hit, contained and picked gold."""
+def score_answer(q: Question, answer: Any, min_evidence: float = 0.0) -> dict[str, Any]:
+    """One question's record: the answer and whether it hit, contained and picked gold.
+
+    `answer` was drafted without an evidence threshold; `min_evidence` turns it into the
+    "not found" the bot would have said. `drafted_*` keep what the draft would have
+    scored, for the abstention curve.
+    """
     gold = str(q.get("answer", ""))
     retrieved = " ".join(source.text for source in answer.sources[:RECALL_AT])
     choices = [str(c) for c in q.get("choices") or []]
-    picked = None if answer.abstained else best_choice(answer.text, choices)
+    drafted = None if answer.abstained else best_choice(answer.text, choices)
+    drafted_contained = not answer.abstained and contains(strip_citations(answer.text), gold)
+    abstained = bool(answer.abstained) or answer.evidence < min_evidence
+    picked = None if abstained else drafted
     return {
         "id": q.get("id"),
         "question": q.get("question"),
         "date": q.get("date"),
         "gold": gold,
-        "answer": answer.text,
-        "abstained": bool(answer.abstained),
+        "answer": NO_ANSWER if abstained else answer.text,
+        "abstained": abstained,
+        "evidence": round(float(answer.evidence), 4),
         "answerable": bool(q.get("answer_in_pool")),
         f"hit@{RECALL_AT}": contains(retrieved, gold),
-        "contained": contains(strip_citations(answer.text), gold),
+        "contained": drafted_contained and not abstained,
         "mc_choice": picked,
         # Abstaining picks nothing, whatever words the fixed "not found" text shares.
         "mc_correct": picked is not None and picked == q.get("answer_index"),
+        "drafted_contained": drafted_contained,
+        "drafted_mc_correct": drafted is not None and drafted == q.get("answer_index"),
         "seconds": round(float(answer.seconds), 4),
         "source_urls": [source.url for source in answer.sources[:RECALL_AT]],
     }
@@ -475,6 +490,7 @@ def compute_metrics(records: Sequence[dict[str, Any]], ingest: dict[str, Any]) -
         "containment": rate(sum(r["contained"] for r in records), n),
         "mc_accuracy": rate(sum(r["mc_correct"] for r in records), n),
         "abstention": rate(sum(r["abstained"] for r in records), n),
+        "abstention_curve": abstention_curve(records),
         "latency_ms": {
             "p50": round(percentile(latencies, 50), 1),
             "p95": round(percentile(latencies, 95), 1),
@@ -485,6 +501,52 @@ def compute_metrics(records: Sequence[dict[str, Any]], ingest: dict[str, Any]) -
             "reused": ingest.get("reused", False),
         },
     }
+
+
+CURVE_THRESHOLDS = (0.0, 0.2, 0.25, 0.3, 0.35, 0.4, 0.45, 0.5, 0.55, 0.6)
+
+
+def abstention_curve(records: Sequence[dict[str, Any]]) -> list[dict[str, Any]]:
+    """What each `min_evidence` threshold would give: how often the bot abstains, and how
+    right it is overall and on the questions it still answers."""
+    curve = []
+    for threshold in CURVE_THRESHOLDS:
+        answered = [r for r in records if r["evidence"] >= threshold and r["evidence"] > 0]
+        contained = sum(r["drafted_contained"] for r in answered)
+        correct = sum(r["drafted_mc_correct"] for r in answered)
+        curve.append(
+            {
+                "min_evidence": threshold,
+                "abstention": round(1 - len(answered) / len(records), 4) if records else None,
+                "containment": round(contained / len(records), 4) if records else None,
+                "mc_accuracy": round(correct / len(records), 4) if records else None,
+                "containment_answered": round(contained / len(answered), 4) if answered else None,
+                "mc_accuracy_answered": round(correct / len(answered), 4) if answered else None,
+            }
+        )
+    return curve
+
+
+def format_curve(curve: Sequence[dict[str, Any]], chosen: float) -> str:
+    """The abstention trade-off as aligned text, the configured threshold marked."""
+
+    def cell(value: float | None) -> str:
+        return "-" if value is None else f"{value:.3f}"
+
+    rows = [("min_evidence", "abstain", "containment", "MC", "of answered: cont.", "MC", "")]
+    for row in curve:
+        rows.append(
+            (
+                f"{row['min_evidence']:.2f}",
+                cell(row["abstention"]),
+                cell(row["containment"]),
+                cell(row["mc_accuracy"]),
+                cell(row["containment_answered"]),
+                cell(row["mc_accuracy_answered"]),
+                "<- setting" if abs(row["min_evidence"] - chosen) < 1e-9 else "",
+            )
+        )
+    return "\n" + _aligned(rows, left=(0, 6))
 
 
 def format_table(metrics: dict[str, Any]) -> str:
@@ -509,10 +571,15 @@ def format_table(metrics: dict[str, Any]) -> str:
     speed = ingest["articles_per_s"]
     label = "ingest articles/s" + (" (earlier run)" if ingest["reused"] else "")
     rows.append((label, "-" if speed is None else f"{speed:.1f}", "", ""))
-    widths = [max(len(row[i]) for row in rows) for i in range(4)]
+    return _aligned(rows, left=(0, 2))
+
+
+def _aligned(rows: Sequence[Sequence[str]], left: tuple[int, ...]) -> str:
+    """Columns padded to width (the `left` ones left-aligned), a rule under the header."""
+    widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]
     lines = [
         "  ".join(
-            cell.ljust(width) if i in (0, 2) else cell.rjust(width)
+            cell.ljust(width) if i in left else cell.rjust(width)
             for i, (cell, width) in enumerate(zip(row, widths, strict=True))
         ).rstrip()
         for row in rows

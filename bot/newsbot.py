@@ -12,7 +12,7 @@ from typing import Any
 
 from bot.answerer import Drafted, draft_answer
 from bot.followup import search_query
-from bot.retriever import Filters, Retriever
+from bot.retriever import Filters, Passage, Retriever
 from bot.settings import Settings
 from bot.timeparse import asks_about_time, split_as_of, time_window, without_time_phrases
 from bot.types import Answer
@@ -126,17 +126,21 @@ class NewsBot:
             as_of=reference,
             abstained=drafted.abstained,
             seconds=time.perf_counter() - started,
+            evidence=drafted.evidence,
         )
 
-    def _draft(self, question: str, query: str, filters: Filters, as_of: date | None) -> Drafted:
-        window = time_window(query, as_of or date.today())
-        passages = Retriever(self.store, self.settings.k).search(
+    def passages(self, query: str, filters: Filters, as_of: date | None) -> list[Passage]:
+        """The retrieved passages of the best articles, ranked (the answerer's input)."""
+        return Retriever(self.store, self.settings.k).search(
             without_time_phrases(query),
             self.index_embedder.encode([query])[0],
             filters,
             as_of,
-            window,
+            time_window(query, as_of or date.today()),
         )
+
+    def _draft(self, question: str, query: str, filters: Filters, as_of: date | None) -> Drafted:
+        passages = self.passages(query, filters, as_of)
         if not passages and self.store.chunk_count() == 0:
             elsewhere = self.store.chunks_elsewhere()
             message = EMPTY_CORPUS if not elsewhere else OTHER_SETTINGS.format(elsewhere)
@@ -147,6 +151,7 @@ class NewsBot:
             passages,
             self.embedder.encode,
             dated=asks_about_time(question),
+            min_evidence=self.settings.min_evidence,
         )
 
     def stats(self) -> dict[str, Any]:

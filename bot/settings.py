@@ -72,7 +72,14 @@ class Settings(BaseSettings):
         le=1000,
         description="Characters of whole trailing sentences repeated at the next chunk's start.",
     )
-    k: int = Field(default=5, ge=1, le=50, description="Number of chunks an answer draws on.")
+    k: int = Field(default=5, ge=1, le=50, description="Number of articles an answer draws on.")
+    min_evidence: float = Field(
+        default=0.30,
+        ge=0,
+        le=1,
+        description="Say 'not found' when no sentence comes this near the question (cosine);"
+        " higher gives fewer, surer answers. `newsbot eval` prints the trade-off.",
+    )
     chroma_url: str = Field(
         default="",
         description="URL of a Chroma server (`chroma run`); empty means embedded Chroma.",

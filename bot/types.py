@@ -6,6 +6,8 @@ from dataclasses import asdict, dataclass, field
 from datetime import date
 from typing import Any
 
+NO_ANSWER = "I could not find an answer to that in the ingested news."
+
 
 @dataclass(frozen=True)
 class Source:
@@ -40,6 +42,9 @@ class Answer:
     as_of: date | None = None
     abstained: bool = False
     seconds: float = 0.0
+    # How near the best sentence came to the question (cosine); the bot abstains below
+    # its `min_evidence` setting.
+    evidence: float = 0.0
 
     @property
     def cited_sources(self) -> list[Source]:
@@ -53,5 +58,6 @@ class Answer:
             "searched": self.searched,
             "as_of": self.as_of.isoformat() if self.as_of else None,
             "abstained": self.abstained,
+            "evidence": round(self.evidence, 4),
             "seconds": round(self.seconds, 4),
         }

@@ -32,6 +32,12 @@ CREATE VIRTUAL TABLE IF NOT EXISTS chunk_text USING fts5(
 """
 # A title word says more about a chunk than a body word.
 _TITLE_WEIGHT = 2.0
+# A word in more than this share of the chunks ("market" in market news) adds little to
+# BM25 but most of its cost, since every chunk holding it gets scored: left out of the
+# search in stores big enough for the cost to matter (136k chunks: 50 -> 17 ms).
+_COMMON_SHARE = 0.05
+_PRUNE_FROM_CHUNKS = 5_000
+_MIN_WORDS = 3
 
 
 @dataclass(frozen=True)
@@ -61,9 +67,11 @@ class LexicalIndex:
         self._lock = threading.Lock()
         self._db.execute("PRAGMA journal_mode = WAL")
         self._db.executescript(_SCHEMA)
+        self._document_counts: dict[str, int] = {}  # per word; cleared by every write
 
     def add(self, chunks: Iterable[IndexedChunk]) -> None:
         """Insert or replace chunks by id, in one transaction."""
+        self._document_counts.clear()
         with self._lock, self._transaction():
             for chunk in chunks:
                 self._delete_where("chunk_id = ?", (chunk.chunk_id,))
@@ -78,11 +86,13 @@ class LexicalIndex:
                 )
 
     def delete_articles(self, article_ids: Sequence[str]) -> None:
+        self._document_counts.clear()
         with self._lock, self._transaction():
             for article_id in article_ids:
                 self._delete_where("article_id = ?", (article_id,))
 
     def clear(self) -> None:
+        self._document_counts.clear()
         with self._lock, self._transaction():
             self._db.execute("DELETE FROM chunk")
             self._db.execute("DELETE FROM chunk_text")
@@ -95,9 +105,10 @@ class LexicalIndex:
         self, words: Sequence[str], n: int, days: DayRange, sources: Sequence[str] = ()
     ) -> list[tuple[str, float]]:
         """Up to `n` (chunk id, BM25 score) pairs, best first; any word may match."""
+        words = [word.replace('"', "") for word in words]
         if not words:
             return []
-        match = " OR ".join('"' + word.replace('"', "") + '"' for word in words)
+        match = " OR ".join(f'"{word}"' for word in self._selective(words))
         conditions, values = _filters(days, sources)
         sql = (
             f"SELECT c.chunk_id, bm25(chunk_text, {_TITLE_WEIGHT}, 1.0) AS rank"
@@ -108,6 +119,28 @@ class LexicalIndex:
             rows = self._db.execute(sql, (match, *values, n)).fetchall()
         # SQLite's bm25() is negative, lower is better; callers get higher-is-better.
         return [(str(chunk_id), -float(rank)) for chunk_id, rank in rows]
+
+    def _selective(self, words: list[str]) -> list[str]:
+        """The words worth searching: all of them, less the very common in a big store."""
+        total = self._document_counts.get("", None)
+        if total is None:
+            total = self._document_counts[""] = self.count()
+        if total < _PRUNE_FROM_CHUNKS or len(words) <= _MIN_WORDS:
+            return words
+        counts = {word: self._document_count(word) for word in words}
+        rarest = sorted(words, key=counts.__getitem__)
+        return [
+            w for i, w in enumerate(rarest) if i < _MIN_WORDS or counts[w] < _COMMON_SHARE * total
+        ]
+
+    def _document_count(self, word: str) -> int:
+        if word not in self._document_counts:
+            with self._lock:
+                row = self._db.execute(
+                    "SELECT count(*) FROM chunk_text WHERE chunk_text MATCH ?", (f'"{word}"',)
+                ).fetchone()
+            self._document_counts[word] = int(row[0])
+        return self._document_counts[word]
 
     def chunk_ids(self, days: DayRange, sources: Sequence[str] = ()) -> list[str]:
         """Every chunk id within the date range and publishers."""

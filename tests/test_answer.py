@@ -180,3 +180,13 @@ def test_a_question_in_an_article_is_not_its_answer(fresh_bot: NewsBot, tmp_path
     fresh_bot.ingest([tmp_path])
     answer = fresh_bot.ask("How many banks raised their Hang Seng index targets this week?")
     assert "Two banks" in answer.text and "?" not in answer.text
+
+
+def test_a_stricter_evidence_setting_abstains_and_says_how_near_it_came(bot: NewsBot) -> None:
+    answer = bot.ask(SEED_QUESTION)
+    assert not answer.abstained and 0.3 <= answer.evidence <= 1.0
+    strict = NewsBot(bot.settings.model_copy(update={"min_evidence": 0.99}))
+    strict.__dict__.update(embedder=bot.embedder, index_embedder=bot.index_embedder)
+    refused = strict.ask(SEED_QUESTION)
+    assert refused.abstained and refused.evidence == pytest.approx(answer.evidence, abs=1e-4)
+    assert refused.sources  # what it looked at is still shown

@@ -145,6 +145,22 @@ def test_score_answer_counts_only_the_first_five_sources() -> None:
     assert score_answer(question, abstained)["mc_correct"] is False
 
 
+def test_the_evidence_threshold_is_applied_as_the_bot_would_and_drawn_as_a_curve() -> None:
+    question = {"id": "q", "question": "Which show?", "choices": ["Friends", "Squid Game"]}
+    question |= {"answer": "Squid Game", "answer_index": 1, "answer_in_pool": True}
+    weak = Answer("Which show?", "Squid Game returns [1].", [_source(1, "x")], evidence=0.35)
+    strong = Answer("Which show?", "Friends is back [1].", [_source(1, "x")], evidence=0.6)
+    record = score_answer(question, weak, min_evidence=0.4)
+    assert record["abstained"] and not record["contained"] and record["mc_choice"] is None
+    assert record["drafted_contained"] and record["answer"] == evaluate.NO_ANSWER
+    records = [record, score_answer(question, strong, min_evidence=0.4)]
+    curve = {row["min_evidence"]: row for row in evaluate.abstention_curve(records)}
+    assert curve[0.3]["abstention"] == 0 and curve[0.3]["containment"] == 0.5
+    assert curve[0.4]["abstention"] == 0.5 and curve[0.4]["containment"] == 0
+    assert curve[0.6]["mc_accuracy_answered"] == 0 and curve[0.6]["abstention"] == 0.5
+    assert "<- setting" in evaluate.format_curve(list(curve.values()), 0.4)
+
+
 def test_marker_must_match_the_selection(tmp_path: Path) -> None:
     corpus = tmp_path / "corpus.jsonl"
     corpus.write_text('{"id": "1", "text": "a b c"}\n', encoding="utf-8")

@@ -60,3 +60,17 @@ def test_a_lost_index_is_rebuilt_from_chroma(fresh_bot: NewsBot) -> None:
     assert reopened.store.lexical.count() == chunks
     answer = reopened.ask("Which company agreed to buy Brightwater Coatings?")
     assert "Halvorsen" in answer.text
+
+
+def test_a_big_store_skips_words_most_chunks_share(tmp_path: Path) -> None:
+    """In 6,000 market chunks "market" costs a scan of all of them and ranks nothing:
+    the rare words decide, and the result is the same chunk."""
+    index = LexicalIndex(tmp_path / "index.sqlite")
+    index.add(chunk(f"a{i}:0", f"The market moved on item {i}.") for i in range(6000))
+    index.add([chunk("hit:0", "The market cheered Zephyrine Mining's copper find.")])
+    words = ["market", "zephyrine", "copper", "find"]
+    assert index._selective(words) == ["zephyrine", "copper", "find"]
+    assert index.search(words, 3, DayRange())[0][0] == "hit:0"
+    small = LexicalIndex(tmp_path / "small.sqlite")
+    small.add(chunk(f"a{i}:0", f"The market moved on item {i}.") for i in range(50))
+    assert small._selective(words) == words  # small stores search every word

@@ -1,0 +1,179 @@
+"""What the answerer knows about a candidate sentence before the encoder sees it.
+
+Each sentence becomes a row of cheap features (term overlap, the article's retrieval
+score, whether it holds the kind of thing asked for, its place in the article); the
+answerer ranks by a weighted sum of these plus the encoder's similarity. The weights are
+fitted on real news questions by `python -m bench.fit_answerer`, not set by hand.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import numpy as np
+
+from bot.lexical import idf_weights, overlap, terms
+
+
+@dataclass(frozen=True)
+class Sentence:
+    article: int  # index into the ranked articles
+    position: tuple[int, int]  # (chunk number, sentence number): reading order
+    text: str
+    title: str  # its article's title
+    article_score: float  # its article's retrieval score (with the date bonuses)
+
+
+_NUMBER = re.compile(
+    r"\b(?:\d[\d,.]*|one|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve|"
+    r"dozen|hundred|thousand|million|billion|trillion|half)\b",
+    re.IGNORECASE,
+)
+_PERCENT = re.compile(r"\d\s*(?:%|per ?cent|percentage points?)", re.IGNORECASE)
+_NAME = re.compile(r"(?<!^)(?<![.!?] )\b[A-Z][a-zA-Z&'-]+(?:\s+[A-Z][a-zA-Z&'-]+)*")
+_DATE_WORDS = re.compile(
+    r"\b(\d{4}|january|february|march|april|may|june|july|august|september|october|"
+    r"november|december|monday|tuesday|wednesday|thursday|friday|saturday|sunday|"
+    r"yesterday|today|week|month|quarter)\b",
+    re.IGNORECASE,
+)
+_REASON_WORDS = re.compile(
+    r"\b(because|citing|cited|due to|as a result|driven|driving|after|amid|on the back of|"
+    r"reason|since|thanks to|owing to|so that|fuel(?:ed|led)?|spurred|prompted)\b",
+    re.IGNORECASE,
+)
+_QUOTE = re.compile(r"[\"“”]")
+# (what the question asks, what a sentence answering it contains)
+_ASKS: dict[str, tuple[re.Pattern[str], re.Pattern[str]]] = {
+    "asks_who_has_name": (re.compile(r"\b(who|whom|which \w+)\b", re.I), _NAME),
+    "asks_amount_has_number": (
+        re.compile(
+            r"\b(how (?:much|many|far|high|low|old|long)|what (?:level|price|rate|amount))\b",
+            re.I,
+        ),
+        _NUMBER,
+    ),
+    "asks_share_has_percent": (
+        re.compile(r"\b(what|which) (?:percentage|share|proportion)\b|\bper ?cent\b", re.I),
+        _PERCENT,
+    ),
+    "asks_when_has_date": (re.compile(r"\b(when|what (?:day|date|year))\b", re.I), _DATE_WORDS),
+    "asks_why_has_reason": (re.compile(r"\bwhy\b", re.I), _REASON_WORDS),
+}
+
+# The encoder's cosine similarities: to the whole question, and to its asking clause.
+ENCODED = ("similarity", "similarity_ask")
+FEATURES = (
+    "overlap",  # idf-weighted share of the question's terms in the sentence
+    "overlap_ask",  # the same for the asking clause ("Mardi Gras is French for what?")
+    "overlap_with_title",  # the same, counting the title's terms as the sentence's
+    "overlap_previous",  # the sentence before it: the answer often follows the match
+    "title_overlap",
+    "article_score",
+    "first_article",
+    *_ASKS,
+    "has_new_name",  # a name the question does not mention, whatever it asks
+    "has_new_number",
+    "novelty",  # share of the sentence's terms that are not the question's
+    "first_sentence",
+    "second_sentence",
+    "later_chunk",
+    "short",
+    "log_words",
+    "quote",
+)
+_SHORT_WORDS = 10
+# Fitted by `python -m bench.fit_answerer` (900 DEV questions, seed 1, the eval's
+# 300 left out): a sentence's log-odds of holding the answer, up to a constant.
+WEIGHTS: dict[str, float] = {
+    "similarity": 4.449,
+    "similarity_ask": 1.326,
+    "overlap": 0.568,
+    "overlap_ask": 1.636,
+    "overlap_with_title": 1.224,
+    "overlap_previous": 0.322,
+    "title_overlap": -3.011,
+    "article_score": 10.216,
+    "first_article": -0.110,
+    "asks_who_has_name": 1.452,
+    "asks_amount_has_number": 3.145,
+    "asks_share_has_percent": 5.186,
+    "asks_when_has_date": 1.730,
+    "asks_why_has_reason": 0.000,
+    "has_new_name": 0.370,
+    "has_new_number": 0.347,
+    "novelty": 2.694,
+    "first_sentence": 1.662,
+    "second_sentence": 0.769,
+    "later_chunk": 0.113,
+    "short": 1.425,
+    "log_words": 0.578,
+    "quote": -0.059,
+}
+
+
+def sentence_features(
+    question: str, sentences: Sequence[Sentence]
+) -> tuple[np.ndarray, list[set[str]]]:
+    """One row per sentence, in `FEATURES` order, and each sentence's terms."""
+    query_terms = set(terms(question))
+    ask_terms = set(terms(ask_clause(question)))
+    sentence_terms = [set(terms(s.text)) for s in sentences]
+    weights = idf_weights(query_terms, sentence_terms)
+    asked = question.lower()
+    wanted = [name for name, (asks, _) in _ASKS.items() if asks.search(question)]
+    title_terms: dict[str, set[str]] = {}
+    rows = []
+    previous: set[str] = set()
+    for index, (sentence, own) in enumerate(zip(sentences, sentence_terms, strict=True)):
+        if index == 0 or sentences[index - 1].article != sentence.article:
+            previous = set()
+        title = title_terms.setdefault(sentence.title, set(terms(sentence.title)))
+        chunk, number = sentence.position
+        words = len(sentence.text.split())
+        row = {
+            "overlap": overlap(query_terms, own, weights),
+            "overlap_ask": overlap(ask_terms, own, weights),
+            "overlap_with_title": overlap(query_terms, own | title, weights),
+            "overlap_previous": overlap(query_terms, previous, weights),
+            "title_overlap": overlap(query_terms, title, weights),
+            "article_score": sentence.article_score,
+            "first_article": float(sentence.article == 0),
+            **{
+                name: float(name in wanted and _says_new(_ASKS[name][1], sentence.text, asked))
+                for name in _ASKS
+            },
+            "has_new_name": float(_says_new(_NAME, sentence.text, asked)),
+            "has_new_number": float(_says_new(_NUMBER, sentence.text, asked)),
+            "novelty": len(own - query_terms) / len(own) if own else 0.0,
+            "first_sentence": float(chunk == 0 and number == 0),
+            "second_sentence": float(chunk == 0 and number == 1),
+            "later_chunk": min(chunk, 5) / 5,
+            "short": float(words < _SHORT_WORDS),
+            "log_words": math.log(words),
+            "quote": float(bool(_QUOTE.search(sentence.text))),
+        }
+        rows.append([row[name] for name in FEATURES])
+        previous = own
+    return np.asarray(rows, dtype=np.float64).reshape(-1, len(FEATURES)), sentence_terms
+
+
+def ask_clause(question: str) -> str:
+    """The sentence of a question that asks; quiz questions often set a scene first.
+
+    "Carnival season closed this week with parades. Mardi Gras is French for what?":
+    sentences about the parades match the scene, the answer matches the ask."""
+    parts = [p for p in re.split(r"(?<=[.!?])\s+", question.strip()) if p]
+    asking = [p for p in parts if p.endswith("?")]
+    return (asking or parts or [question])[-1]
+
+
+def _says_new(pattern: re.Pattern[str], text: str, asked: str) -> bool:
+    """Whether the sentence has something of the wanted kind the question lacks.
+
+    "How many slogans has Labour unveiled in three years?" is not answered by a sentence
+    whose only number is the question's own "three"."""
+    return any(match.group(0).lower() not in asked for match in pattern.finditer(text))
