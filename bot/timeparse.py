@@ -34,6 +34,11 @@ _TIME_WORDS = re.compile(
 )
 
 
+# "Recently", "the latest": news of the last few weeks before the reference date.
+_LATEST = re.compile(r"\b(latest|most recent(?:ly)?|recently|newest)\b")
+_LATEST_DAYS = 30
+
+
 def split_as_of(question: str) -> tuple[str, date | None]:
     """`As of 2025-02-21: Who ...?` -> (`Who ...?`, 2025-02-21)."""
     match = _AS_OF.match(question)
@@ -62,6 +67,8 @@ def time_window(question: str, as_of: date) -> tuple[date, date] | None:
         return as_of - timedelta(days=14), as_of
     if "this week" in text:
         return as_of - timedelta(days=7), as_of
+    if _LATEST.search(text):
+        return as_of - timedelta(days=_LATEST_DAYS), as_of
     if "last month" in text or "past month" in text:
         return as_of - timedelta(days=62), as_of
     if "this month" in text:

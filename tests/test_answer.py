@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import re
 from datetime import date
 from pathlib import Path
@@ -190,3 +191,25 @@ def test_a_stricter_evidence_setting_abstains_and_says_how_near_it_came(bot: New
     refused = strict.ask(SEED_QUESTION)
     assert refused.abstained and refused.evidence == pytest.approx(answer.evidence, abs=1e-4)
     assert refused.sources  # what it looked at is still shown
+
+
+def test_asking_for_the_latest_prefers_the_newest_story(fresh_bot: NewsBot, tmp_path: Path) -> None:
+    older = {
+        "title": "Orion Bank raises its copper price forecast",
+        "text": "Orion Bank raised its copper price forecast to $9,000 a tonne, citing Chinese "
+        "demand for copper.",
+        "published": "2024-01-10",
+        "url": "https://example.com/orion-january",
+    }
+    newer = {
+        "title": "Orion Bank lifts copper outlook again",
+        "text": "Orion Bank raised its copper forecast again, to $10,500 a tonne from $9,000.",
+        "published": "2024-02-28",
+        "url": "https://example.com/orion-march",
+    }
+    (tmp_path / "orion.jsonl").write_text("\n".join(json.dumps(a) for a in (older, newer)))
+    fresh_bot.ingest([tmp_path / "orion.jsonl"])
+    question = "What is Orion Bank's latest copper price forecast?"
+    answer = fresh_bot.ask(question, as_of="2024-03-05")
+    assert answer.sources[0].published == "2024-02-28"
+    assert "$10,500" in answer.text.split("[")[0]  # the first sentence quoted
