@@ -8,7 +8,7 @@ export HF_HUB_OFFLINE := 1
 export ANONYMIZED_TELEMETRY := False
 export GRADIO_ANALYTICS_ENABLED := False
 
-.PHONY: install demo test lint bench eval clean
+.PHONY: install demo test lint browser bench eval clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -29,7 +29,15 @@ lint: $(STAMP)
 	$(BIN)/ruff format --check bot ingest ui tests bench
 	$(BIN)/mypy
 
-test: lint
+# The browser tests drive Debian's chromium (Playwright downloads no browser).
+SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
+browser:
+	@command -v chromium >/dev/null || { \
+	  echo "installing chromium for the browser tests (apt-get)"; \
+	  $(SUDO) apt-get update -qq && \
+	  DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq --no-install-recommends chromium; }
+
+test: lint browser
 	$(BIN)/pytest -q
 
 bench: $(STAMP)

@@ -88,6 +88,22 @@ class Settings(BaseSettings):
         default=15.0, gt=0, description="Seconds to wait for a URL or feed to answer."
     )
     embed_batch_size: int = Field(default=64, ge=1, description="Chunks per encoder batch.")
+    auth: str = Field(
+        default="",
+        description="user:password to require a login on the web chat; empty: no login.",
+    )
+    max_upload_mb: float = Field(
+        default=50.0, gt=0, description="Largest file the web chat accepts, in MB."
+    )
+
+    def auth_pair(self) -> tuple[str, str] | None:
+        """`auth` as gradio's (user, password), or None when no login is set."""
+        if not self.auth:
+            return None
+        user, sep, password = self.auth.partition(":")
+        if not (sep and user and password):
+            raise ValueError("NEWSBOT_AUTH must be user:password, both non-empty")
+        return user, password
 
     def collection_name(self) -> str:
         """Vectors of different models or chunkings must never mix in one collection."""

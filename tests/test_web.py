@@ -33,18 +33,11 @@ pytestmark = [
 
 
 def _launch(bot: NewsBot) -> Iterator[str]:
-    from ui.app import build_app
+    from ui.app import start
 
-    demo = build_app(bot).queue(default_concurrency_limit=1)
-    _, url, _ = demo.launch(
-        server_name="127.0.0.1",
-        server_port=free_port(),
-        prevent_thread_lock=True,
-        share=False,
-        quiet=True,
-    )
+    demo = start(bot, "127.0.0.1", free_port())
     try:
-        yield str(url)
+        yield str(demo.local_url)
     finally:
         demo.close()
 
@@ -115,7 +108,7 @@ def test_chat_streams_the_answer_with_its_sources(client: Any, asked: dict[str, 
     reply = _text(messages[-1])
     for name in ("Morgan Stanley", "Citibank", "24,000", "24,500"):
         assert name in reply
-    assert reply.startswith(render.md_text(asked["answer"]))
+    assert reply.startswith(render.linked_markers(render.md_text(asked["answer"])))
     cited = [s for s in asked["sources"] if s["cited"]]
     assert cited
     for source in cited:
@@ -214,7 +207,7 @@ def test_cards_escape_and_mark_the_quote() -> None:
 def test_answer_markdown_lists_cited_sources() -> None:
     answer = Answer("q", "It rose. [1]", [_source(1, quote="It rose."), _source(2)])
     text = render.answer_markdown(answer)
-    assert text.startswith("It rose. [1]")
+    assert text.startswith("It rose. [[1]](#nb-source-1)")  # the marker links to its card
     assert "[Title 1](https://example.com/1) — Wire, 2025-02-21" in text
     assert "Title 2" not in text
 
@@ -256,3 +249,33 @@ def test_plain_history_flattens_gradio_messages() -> None:
         {"role": "user", "content": "Who?"},
         {"role": "assistant", "content": "Them. [1]"},
     ]
+
+
+def test_a_login_is_required_when_auth_is_set(bot: NewsBot) -> None:
+    from ui.app import start
+
+    guarded = NewsBot(bot.settings.model_copy(update={"auth": "analyst:s3cret"}))
+    guarded.__dict__.update(embedder=bot.embedder, index_embedder=bot.index_embedder)
+    demo = start(guarded, "127.0.0.1", free_port())
+    try:
+        url = str(demo.local_url)
+        assert httpx.get(f"{url}config", timeout=10).status_code == 401
+        login = httpx.post(
+            f"{url}login", data={"username": "analyst", "password": "s3cret"}, timeout=10
+        )
+        assert login.status_code == 200
+        assert httpx.get(f"{url}config", cookies=login.cookies, timeout=10).status_code == 200
+        wrong = httpx.post(f"{url}login", data={"username": "analyst", "password": "x"})
+        assert wrong.status_code >= 400
+    finally:
+        demo.close()
+    with pytest.raises(ValueError, match="user:password"):
+        bot.settings.model_copy(update={"auth": "no-colon"}).auth_pair()
+
+
+def test_an_upload_shows_by_its_name_and_urls_must_be_http() -> None:
+    upload = "file:///tmp/gradio/" + "ab" * 32 + "/notes.md"
+    assert render.local_path(upload) == "uploaded file notes.md"
+    urls, rejected = render.split_urls("https://example.com/a\n\n/etc/passwd\nftp://x/y\n")
+    assert urls == ["https://example.com/a"]
+    assert [item for item, _ in rejected] == ["/etc/passwd", "ftp://x/y"]

@@ -70,13 +70,15 @@ INTRO = (
 )
 _CONCURRENCY = "newsbot"  # one answer at a time: the chat and the API share the model
 ChatUpdate = tuple[Any, Any, Any]
+# An ingest's tqdm bar ("Indexing") shown as the page's progress bar.
+_TRACK_TQDM = gr.Progress(track_tqdm=True)
 
 
 def build_app(bot: NewsBot) -> gr.Blocks:
     """The gradio Blocks of the chat and the `/ask` API, over `bot`."""
     metadatas = _safe(lambda: bot.store.article_metadatas(), [])
     questions = render.example_questions(metadatas)
-    publishers = sorted({str(m.get("source")) for m in metadatas if m.get("source")})
+    publishers = _publishers_of(metadatas)
 
     def summary() -> str:
         try:
@@ -115,7 +117,8 @@ def build_app(bot: NewsBot) -> gr.Blocks:
                     yield "", [*messages, _assistant(reply)], render.sources_html(piece)
                     return
                 text += piece
-                yield "", [*messages, _assistant(render.md_text(text))], gr.skip()
+                partial = render.linked_markers(render.md_text(text))
+                yield "", [*messages, _assistant(partial)], gr.skip()
         except ValueError as error:  # bad dates and other input the bot refuses
             note = f"⚠️ {error}"
         except Exception as error:
@@ -124,6 +127,44 @@ def build_app(bot: NewsBot) -> gr.Blocks:
         else:
             note = "⚠️ Sorry, no answer came back."
         yield "", [*messages, _assistant(render.md_text(note))], render.message_html(note)
+
+    def retry(
+        history: list[Any],
+        since: str,
+        until: str,
+        sources: list[str] | None,
+        as_of: str,
+        event: gr.RetryData,
+    ) -> Iterator[ChatUpdate]:
+        """Ask the retried turn's question again, forgetting that turn and what followed."""
+        index = event.index if isinstance(event.index, int) else event.index[0]
+        asked = render.plain_history([{"role": "user", "content": event.value}])
+        question = asked[0]["content"] if asked else ""
+        yield from chat(question, history[:index], since, until, sources, as_of)
+
+    def add_news(
+        files: list[str] | None, urls: str, progress: Any = _TRACK_TQDM
+    ) -> tuple[Any, ...]:
+        """Ingest uploaded files (gradio's temporary copies only) and http(s) URLs."""
+        links, rejected = render.split_urls(urls)
+        items = [*(files or []), *links]
+        if not items and not rejected:
+            return ("Choose files or paste URLs first.", *[gr.skip()] * 5)
+        try:
+            report = bot.ingest(items, progress=True)
+        except Exception as error:
+            log.exception("ingest from the page failed")
+            message = f"⚠️ Adding news failed: {type(error).__name__}: {render.md_text(str(error))}"
+            return (message, *[gr.skip()] * 5)
+        metadatas = _safe(lambda: bot.store.article_metadatas(), [])
+        return (
+            render.ingest_report(report, rejected),
+            summary(),
+            gr.update(choices=_publishers_of(metadatas)),
+            None,
+            "",
+            _examples(metadatas),
+        )
 
     def ask_api(question: str, since: str = "", until: str = "", as_of: str = "") -> dict[str, Any]:
         """Answer `question` from the stored news; returns the answer and its sources as data.
@@ -151,6 +192,7 @@ def build_app(bot: NewsBot) -> gr.Blocks:
             with gr.Column(scale=3):
                 chatbot = gr.Chatbot(
                     label="Chat",
+                    elem_id="chat",
                     height=560,
                     latex_delimiters=[],  # "$5 ... $6" in news is money, not LaTeX
                     buttons=["copy", "copy_all"],
@@ -167,11 +209,16 @@ def build_app(bot: NewsBot) -> gr.Blocks:
                     show_label=False,
                     submit_btn="Ask",
                     autofocus=True,
+                    elem_id="question",
                 )
-                with gr.Accordion("Filters", open=False):
+                with gr.Accordion("Filters", open=True):
                     with gr.Row():
-                        since = gr.Textbox(label="Published since", placeholder="YYYY-MM-DD")
-                        until = gr.Textbox(label="Published until", placeholder="YYYY-MM-DD")
+                        since = gr.Textbox(
+                            label="Published since", placeholder="YYYY-MM-DD", elem_id="since"
+                        )
+                        until = gr.Textbox(
+                            label="Published until", placeholder="YYYY-MM-DD", elem_id="until"
+                        )
                         as_of = gr.Textbox(
                             label='"This week" means the week of', placeholder="YYYY-MM-DD"
                         )
@@ -181,9 +228,25 @@ def build_app(bot: NewsBot) -> gr.Blocks:
                         multiselect=True,
                         label="Only these publishers",
                     )
+                with gr.Accordion("Add news", open=False):
+                    uploads = gr.File(
+                        label="Files: .txt .md .html .pdf .json .jsonl (or .gz of them)",
+                        file_count="multiple",
+                        type="filepath",
+                        elem_id="uploads",
+                    )
+                    urls = gr.Textbox(
+                        label="Article or feed URLs, one per line",
+                        lines=2,
+                        placeholder="https://example.com/markets/story.html",
+                    )
+                    add = gr.Button("Add to the news", variant="secondary", elem_id="add-news")
+                    report = gr.Markdown(elem_id="ingest-report")
             with gr.Column(scale=2):
                 gr.Markdown("### Sources")
-                panel = gr.HTML(render.sources_html(None), css_template=render.PANEL_CSS)
+                panel = gr.HTML(
+                    render.sources_html(None), css_template=render.PANEL_CSS, elem_id="sources"
+                )
 
         inputs = [box, chatbot, since, until, sources, as_of]
         outputs = [box, chatbot, panel]
@@ -201,17 +264,39 @@ def build_app(bot: NewsBot) -> gr.Blocks:
         chatbot.clear(
             lambda: render.sources_html(None), None, panel, api_visibility="private", queue=False
         )
+        chatbot.retry(
+            retry,
+            [chatbot, since, until, sources, as_of],
+            outputs,
+            api_visibility="private",
+            concurrency_id=_CONCURRENCY,
+        )
+        add.click(
+            add_news,
+            [uploads, urls],
+            [report, corpus, sources, uploads, urls, chatbot],
+            api_name="add_news",
+            concurrency_id=_CONCURRENCY,
+        )
         gr.api(ask_api, api_name="ask", concurrency_id=_CONCURRENCY)
         # Fresh numbers on each page load: `newsbot ingest` may run while the chat serves.
-        demo.load(summary, None, corpus, api_visibility="private", queue=False)
+        demo.load(
+            lambda: (summary(), _examples(_safe(lambda: bot.store.article_metadatas(), []))),
+            None,
+            [corpus, chatbot],
+            api_visibility="private",
+            queue=False,
+        )
     return demo
 
 
-def serve(bot: NewsBot, host: str = "127.0.0.1", port: int = 7860) -> None:
-    """Start the web chat on http://host:port/ and block until interrupted (Ctrl-C).
+def start(bot: NewsBot, host: str = "127.0.0.1", port: int = 7860) -> gr.Blocks:
+    """Launch the web chat on http://host:port/ in the background; returns the app.
 
-    A port that is taken raises ValueError, which the CLI reports in one line.
+    Login is required when the `auth` setting (NEWSBOT_AUTH=user:password) is set;
+    uploads above `max_upload_mb` are refused. A port that is taken raises ValueError.
     """
+    settings = bot.settings
     demo = build_app(bot).queue(default_concurrency_limit=1)
     try:
         demo.launch(
@@ -224,9 +309,18 @@ def serve(bot: NewsBot, host: str = "127.0.0.1", port: int = 7860) -> None:
             run_history=False,
             quiet=True,
             prevent_thread_lock=True,
+            auth=settings.auth_pair(),
+            max_file_size=int(settings.max_upload_mb * 1024 * 1024),
+            js=render.MARKER_JS,
         )
     except OSError as error:
         raise ValueError(f"cannot serve on {host}:{port}: {error}") from error
+    return demo
+
+
+def serve(bot: NewsBot, host: str = "127.0.0.1", port: int = 7860) -> None:
+    """Start the web chat and block until interrupted (Ctrl-C)."""
+    demo = start(bot, host, port)
     print(f"newsbot web chat on {demo.local_url}  (API: /ask; Ctrl-C to stop)", flush=True)
     try:
         demo.block_thread()
@@ -241,6 +335,16 @@ def _assistant(text: str) -> dict[str, str]:
 def _example_text(event: gr.SelectData) -> str:
     value = event.value
     return str(value.get("text", "")) if isinstance(value, dict) else str(value or "")
+
+
+def _publishers_of(metadatas: Sequence[Any]) -> list[str]:
+    return sorted({str(m.get("source")) for m in metadatas if m.get("source")})
+
+
+def _examples(metadatas: Sequence[Any]) -> Any:
+    """The chat's example questions, from the newest articles now stored."""
+    questions = render.example_questions(metadatas)
+    return gr.update(examples=[{"text": q} for q in questions] or None)
 
 
 def _safe(read: Any, default: Sequence[Any]) -> Any:

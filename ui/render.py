@@ -27,6 +27,8 @@ _MD_TOKEN = re.compile(rf"({_MARKER})|([\\*_~\[\]()#|!$])")
 _SPACES = re.compile(r"\s+")
 _SENTENCE_END = re.compile(r"(?<=[.!?…])\s+")
 _LINKABLE = ("http", "https")
+# gradio keeps each upload as <temp dir>/gradio/<sha256>/<file name>.
+_UPLOADED = re.compile(r"[\\/]gradio[\\/][0-9a-f]{32,}[\\/]")
 
 
 def md_text(text: str) -> str:
@@ -59,8 +61,14 @@ def safe_url(url: str) -> str:
 
 
 def local_path(url: str) -> str:
-    """The file a `file:` URL or bare path names (shown as text, never linked), else ""."""
+    """The file a `file:` URL or bare path names (shown as text, never linked), else "".
+
+    A file uploaded through the page shows as its own name: the server's temporary copy
+    (gradio's upload folder) means nothing to the reader."""
     url = url.strip()
+    upload = _UPLOADED.search(url)
+    if upload:
+        return f"uploaded file {url[upload.end() :]}"
     if url.lower().startswith("file:"):
         return url
     return url if url.startswith(("/", "~")) or re.match(r"^[A-Za-z]:[\\/]", url) else ""
@@ -130,9 +138,24 @@ def _usable_title(title: Any) -> bool:
 # ----------------------------------------------------------------------- answers
 
 
+def linked_markers(markdown: str) -> str:
+    """`[2]` markers as links to their source cards (`#nb-source-2`); a click on one
+    scrolls to its card and highlights it (see `MARKER_JS`)."""
+
+    def link(match: re.Match[str]) -> str:
+        numbers = re.findall(r"\d+", match.group(0))
+        return "".join(f"[[{n}]](#{card_id(int(n))})" for n in numbers)
+
+    return re.sub(_MARKER, link, markdown)
+
+
+def card_id(n: int) -> str:
+    return f"nb-source-{n}"
+
+
 def answer_markdown(answer: Answer) -> str:
     """The chat message: the answer, then the cited sources with their quoted passages."""
-    text = md_text(answer.text)
+    text = linked_markers(md_text(answer.text))
     if answer.searched:
         text += f"\n\n*Searched for: {md_text(answer.searched)}*"
     cited = answer.cited_sources
@@ -187,7 +210,7 @@ def source_card(source: Source) -> str:
     local = f"<div class='nb-local'>{html_text(path)}</div>" if path else ""
     kind = "nb-card nb-cited" if source.cited else "nb-card"
     return (
-        f"<div class='{kind}'>"
+        f"<div class='{kind}' id='{card_id(source.n)}'>"
         f"<div class='nb-title'><span class='nb-n'>[{source.n}]</span> {title}</div>"
         f"<div class='nb-meta'>{' · '.join(meta)}</div>{local}"
         f"<div class='nb-text'>{highlight(source.text, source.quote)}</div>"
@@ -265,4 +288,60 @@ PANEL_CSS = """
 .nb-text { font-size: 0.9em; max-height: 14rem; overflow-y: auto; margin-top: 0.35rem;
   line-height: 1.45; }
 .nb-text mark { background: #fde68a; color: #111; padding: 0 0.1em; border-radius: 2px; }
+.nb-card.nb-flash { outline: 3px solid var(--color-accent); outline-offset: 2px; }
 """
+
+# A click on a `[n]` marker in the chat scrolls to card n and highlights it. Capturing
+# the click first keeps the chat from opening the "#nb-source-n" link in a new tab.
+MARKER_JS = """
+() => {
+  document.addEventListener("click", (event) => {
+    const link = event.target.closest && event.target.closest("a[href*='#nb-source-']");
+    if (!link) return;
+    const card = document.getElementById(link.getAttribute("href").split("#").pop());
+    if (!card) return;
+    event.preventDefault();
+    event.stopPropagation();
+    document.querySelectorAll(".nb-flash").forEach((el) => el.classList.remove("nb-flash"));
+    card.classList.add("nb-flash");
+    card.scrollIntoView({ behavior: "smooth", block: "center" });
+  }, true);
+}
+"""
+
+
+def ingest_report(report: Any, rejected: Sequence[tuple[str, str]] = ()) -> str:
+    """What an upload or URL ingest did, for the page: counts, then each failure's reason."""
+    failed = [(_display_name(f.item), f.reason) for f in report.failed] + list(rejected)
+    lines = [
+        f"**Added {len(report.added)}**, unchanged {len(report.unchanged)}, "
+        f"replaced {len(report.replaced)}, failed {len(failed)} "
+        f"({report.chunks} chunks in {report.seconds:.1f} s)."
+    ]
+    for item, reason in failed:
+        lines.append(f"- ⚠️ {md_text(item)}: {md_text(reason)}")
+    if report.added or report.replaced:
+        lines.append("")
+        lines.append("The new articles answer questions now.")
+    return "\n".join(lines)
+
+
+def split_urls(text: str) -> tuple[list[str], list[tuple[str, str]]]:
+    """http(s) URLs from the page's box, one per line; anything else is refused (the
+    server reads no path a visitor types, only gradio's copies of uploaded files)."""
+    urls: list[str] = []
+    rejected: list[tuple[str, str]] = []
+    for line in (text or "").splitlines():
+        line = line.strip()
+        if not line:
+            continue
+        if safe_url(line):
+            urls.append(line)
+        else:
+            rejected.append((line, "not an http(s) URL; upload files with the file box"))
+    return urls, rejected
+
+
+def _display_name(item: str) -> str:
+    """An upload's own file name, not the server's temporary path to it."""
+    return item if safe_url(item) else re.split(r"[\\/]", item)[-1] or item

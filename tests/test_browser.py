@@ -1,0 +1,179 @@
+"""The web chat in a real headless Chromium (Debian's `chromium`, driven by Playwright).
+
+One walk through the page as an analyst would use it: ask the seed question, follow a
+citation to its source card, upload a file and ask about it, then narrow the dates and
+see the answer change. Screenshots of each state go to `test-artifacts/browser/`.
+"""
+
+from __future__ import annotations
+
+import os
+
+os.environ["GRADIO_ANALYTICS_ENABLED"] = "False"
+
+import json
+import shutil
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from bot import NewsBot
+from tests.conftest import REPO, SAMPLE_NEWS, SEED_QUESTION, free_port
+
+CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
+ARTIFACTS = REPO / "test-artifacts" / "browser"
+TIMEOUT_MS = 60_000
+
+pytestmark = [
+    pytest.mark.filterwarnings("ignore:.*no_silent_downcasting"),
+    pytest.mark.filterwarnings("ignore:The copy keyword is deprecated"),
+]
+
+
+@pytest.fixture(scope="module")
+def app_url(
+    bot: NewsBot, seed_article: Path, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[str]:
+    """The real app over a store of its own: the test adds news to it."""
+    from ui.app import start
+
+    newsbot = NewsBot(data_dir=tmp_path_factory.mktemp("browser"))
+    newsbot.__dict__.update(embedder=bot.embedder, index_embedder=bot.index_embedder)
+    assert newsbot.ingest([seed_article, SAMPLE_NEWS]).ok
+    demo = start(newsbot, "127.0.0.1", free_port())
+    try:
+        yield str(demo.local_url)
+    finally:
+        demo.close()
+
+
+@pytest.fixture(scope="module")
+def page(app_url: str) -> Iterator[Any]:
+    from playwright.sync_api import sync_playwright
+
+    if not Path(CHROMIUM).exists():
+        pytest.fail("chromium is missing: `make test` installs it (apt-get install chromium)")
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(
+            executable_path=CHROMIUM, headless=True, args=["--no-sandbox"]
+        )
+        tab = browser.new_page(viewport={"width": 1400, "height": 1000})
+        tab.set_default_timeout(TIMEOUT_MS)
+        tab.goto(app_url)
+        yield tab
+        browser.close()
+
+
+def ask(page: Any, question: str) -> str:
+    """Type a question, submit it, and wait for its streamed answer to finish."""
+    answers = page.locator("#chat .message.bot")
+    before = answers.count()
+    box = page.locator("#question textarea")
+    box.fill(question)
+    box.press("Enter")
+    page.wait_for_function(
+        """(n) => document.querySelectorAll('#chat .message.bot').length > n""", arg=before
+    )
+    # The sources panel is written once, with the final answer.
+    page.wait_for_function(
+        """() => !document.querySelector('#sources').innerText.includes('Searching the news')"""
+    )
+    page.wait_for_timeout(300)  # the last streamed chunk settles
+    return str(answers.last.inner_text())
+
+
+def shot(page: Any, name: str) -> None:
+    page.screenshot(path=str(ARTIFACTS / f"{name}.png"), full_page=True)
+
+
+def test_seed_question_cites_and_a_marker_leads_to_its_card(page: Any) -> None:
+    assert "articles" in page.locator("#corpus-summary").inner_text()
+    shot(page, "1-start")
+    answer = ask(page, SEED_QUESTION)
+    assert "Morgan Stanley" in answer or "Goldman" in answer, answer
+    marker = page.locator("#chat .message.bot a[href*='#nb-source-']").first
+    card_id = str(marker.get_attribute("href")).split("#")[-1]
+    card = page.locator(f"#{card_id}")
+    assert card.locator("mark").count() >= 1  # the quoted passage, highlighted
+    assert "nb-flash" not in (card.get_attribute("class") or "")
+    marker.click()
+    page.wait_for_function(
+        "(id) => document.getElementById(id).classList.contains('nb-flash')", arg=card_id
+    )
+    assert len(page.context.pages) == 1  # the click scrolled, it opened no tab
+    shot(page, "2-answer-with-card-highlighted")
+
+
+def test_an_uploaded_file_answers_at_once(page: Any, tmp_path: Path) -> None:
+    story = tmp_path / "zephyrine.jsonl"
+    article = {
+        "title": "Zephyrine Mining finds copper in Atacama",
+        "text": "Zephyrine Mining said on Tuesday that drilling at its Atacama project found "
+        "copper grades of 2.4 percent, sending its shares up 31 percent.",
+        "published": "2025-03-10",
+    }
+    story.write_text(json.dumps(article) + "\n", encoding="utf-8")
+    page.get_by_text("Add news").click()
+    page.locator("#uploads input[type=file]").set_input_files(str(story))
+    page.wait_for_timeout(500)
+    page.locator("#add-news").click()
+    report = page.locator("#ingest-report")
+    report.get_by_text("Added 1").wait_for()
+    assert "failed 0" in report.inner_text()
+    shot(page, "3-upload-report")
+    answer = ask(page, "What did Zephyrine Mining find in Atacama?")
+    assert "2.4 percent" in answer, answer
+    card = page.locator("#sources .nb-card").first.inner_text()
+    assert "2025-03-10" in card and "/tmp" not in card  # no server path shown
+    shot(page, "4-answer-from-upload")
+
+
+def test_a_bad_upload_and_a_local_path_are_refused_with_reasons(page: Any, tmp_path: Path) -> None:
+    summary = page.locator("#corpus-summary").inner_text()
+    binary = tmp_path / "scan.pdf"
+    binary.write_bytes(b"%PDF-1.4 not really a pdf \x00\x01\x02")
+    page.locator("#uploads input[type=file]").set_input_files(str(binary))
+    page.wait_for_timeout(500)
+    page.get_by_label("Article or feed URLs, one per line").fill("/etc/passwd")
+    page.locator("#add-news").click()
+    report = page.locator("#ingest-report")
+    report.get_by_text("failed 2").wait_for()
+    text = report.inner_text()
+    assert "scan.pdf" in text and "/etc/passwd: not an http(s) URL" in text, text
+    assert "Traceback" not in text
+    assert page.locator("#corpus-summary").inner_text() == summary  # nothing stored
+    shot(page, "5-bad-upload-report")
+
+
+def test_a_date_filter_changes_the_answer(page: Any) -> None:
+    first = page.locator("#chat .message.bot").first.inner_text()
+    page.locator("#since textarea").fill("2025-03-01")
+    answer = ask(page, SEED_QUESTION)
+    assert answer != first
+    assert "23,477.9" not in answer  # the 21 Feb 2025 close is outside the filter
+    shot(page, "6-date-filter")
+    page.locator("#since textarea").fill("")
+
+
+def test_retry_asks_again_and_clear_empties_the_chat(page: Any) -> None:
+    """Retry asks the last question again under the filters now set: the date filter was
+    just cleared, so the seed question gets its first, unfiltered answer back."""
+    answers = page.locator("#chat .message.bot")
+    count, first = answers.count(), answers.first.inner_text()
+    assert answers.last.inner_text() != first
+    page.locator("#chat button[aria-label='Retry']").last.click()
+    page.wait_for_timeout(500)
+    page.wait_for_function(
+        """() => !document.querySelector('#sources').innerText.includes('Searching the news')"""
+    )
+    page.wait_for_timeout(300)
+    assert answers.count() == count and answers.last.inner_text() == first
+    page.locator("#chat button[aria-label='Clear']").first.click()
+    page.wait_for_function("() => document.querySelectorAll('#chat .message').length === 0")
+    page.get_by_text("Sources of the latest answer appear here.").wait_for()
+    # The examples come from the newest articles, the uploaded one included.
+    page.locator("#chat").get_by_text("Zephyrine Mining finds copper").wait_for()
+    shot(page, "7-cleared")
