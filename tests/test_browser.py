@@ -50,21 +50,26 @@ def app_url(
 
 
 @pytest.fixture(scope="module")
-def page(app_url: str) -> Iterator[Any]:
+def browser() -> Iterator[Any]:
     from playwright.sync_api import sync_playwright
 
     if not Path(CHROMIUM).exists():
         pytest.fail("chromium is missing: `make test` installs it (apt-get install chromium)")
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
     with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(
+        chromium = playwright.chromium.launch(
             executable_path=CHROMIUM, headless=True, args=["--no-sandbox"]
         )
-        tab = browser.new_page(viewport={"width": 1400, "height": 1000})
-        tab.set_default_timeout(TIMEOUT_MS)
-        tab.goto(app_url)
-        yield tab
-        browser.close()
+        yield chromium
+        chromium.close()
+
+
+@pytest.fixture(scope="module")
+def page(browser: Any, app_url: str) -> Any:
+    tab = browser.new_page(viewport={"width": 1400, "height": 1000})
+    tab.set_default_timeout(TIMEOUT_MS)
+    tab.goto(app_url)
+    return tab
 
 
 def ask(page: Any, question: str) -> str:
@@ -177,3 +182,26 @@ def test_retry_asks_again_and_clear_empties_the_chat(page: Any) -> None:
     # The examples come from the newest articles, the uploaded one included.
     page.locator("#chat").get_by_text("Zephyrine Mining finds copper").wait_for()
     shot(page, "7-cleared")
+
+
+def test_an_upload_over_the_size_limit_is_refused_in_the_page(
+    bot: NewsBot, browser: Any, tmp_path: Path
+) -> None:
+    from ui.app import start
+
+    small = NewsBot(data_dir=tmp_path / "data", max_upload_mb=0.001)  # about 1 KB
+    small.__dict__.update(embedder=bot.embedder, index_embedder=bot.index_embedder)
+    big = tmp_path / "big.md"
+    big.write_text("# Big\n\n" + "Copper rose. " * 500, encoding="utf-8")
+    demo = start(small, "127.0.0.1", free_port())
+    try:
+        tab = browser.new_page()
+        tab.set_default_timeout(TIMEOUT_MS)
+        tab.goto(str(demo.local_url))
+        tab.get_by_text("Add news").click()
+        tab.locator("#uploads input[type=file]").set_input_files(str(big))
+        tab.get_by_text("exceed the maximum allowed size").wait_for()
+        tab.close()
+    finally:
+        demo.close()
+    assert small.store.chunk_count() == 0

@@ -7,8 +7,9 @@ Start it with `newsbot serve` (binds 127.0.0.1:7860 by default) or from Python::
     serve(NewsBot(data_dir="/path/to/data"), host="127.0.0.1", port=7860)
 
 The page shows a corpus summary, a chat whose answers stream in with their cited
-sources listed under them, and a panel with one card per source (cited first, the
-quoted passage marked in the article text). Nothing is fetched from the network:
+sources listed under them (each `[n]` a link to its card), a panel with one card per
+source (cited first, the quoted passage marked in the article text), date and publisher
+filters, and "Add news" for uploads and URLs. Nothing is fetched from the network:
 analytics are off, there is no share link, and the fonts are gradio's bundled ones.
 
 Programmatic use, with `gradio_client` (2.x, the version that matches gradio 6)::
@@ -241,7 +242,11 @@ def build_app(bot: NewsBot) -> gr.Blocks:
                         placeholder="https://example.com/markets/story.html",
                     )
                     add = gr.Button("Add to the news", variant="secondary", elem_id="add-news")
-                    report = gr.Markdown(elem_id="ingest-report")
+                    report = gr.Markdown(
+                        "The report of what was added appears here.",
+                        elem_id="ingest-report",
+                        min_height=80,
+                    )
             with gr.Column(scale=2):
                 gr.Markdown("### Sources")
                 panel = gr.HTML(
@@ -276,6 +281,7 @@ def build_app(bot: NewsBot) -> gr.Blocks:
             [uploads, urls],
             [report, corpus, sources, uploads, urls, chatbot],
             api_name="add_news",
+            show_progress_on=report,
             concurrency_id=_CONCURRENCY,
         )
         gr.api(ask_api, api_name="ask", concurrency_id=_CONCURRENCY)
