@@ -49,12 +49,15 @@ def build_parser() -> argparse.ArgumentParser:
     ask = commands.add_parser("ask", help="Answer a question ('-': one per stdin line, JSONL).")
     ask.add_argument("question", help="The question, or '-' to read questions from stdin.")
     ask.add_argument("--json", action="store_true", help="Print the answer as JSON.")
-    ask.add_argument("--since", help="Only news published on or after this date (YYYY-MM-DD).")
-    ask.add_argument("--until", help="Only news published on or before this date.")
-    ask.add_argument("--as-of", help='Reference date for "this week" and the like.')
-    ask.add_argument(
-        "--source", action="append", default=[], help="Only this publisher (repeatable)."
+    _filter_flags(ask)
+
+    chat = commands.add_parser(
+        "chat",
+        help="A conversation in the terminal: follow-ups use the earlier turns.",
+        description='Ask, then ask follow-ups ("and why did they do it?"). '
+        "/clear forgets the conversation, /quit or Ctrl-D ends it.",
     )
+    _filter_flags(chat)
 
     stats = commands.add_parser("stats", help="Show what is stored.")
     stats.add_argument("--json", action="store_true", help="Print as JSON.")
@@ -69,6 +72,15 @@ def build_parser() -> argparse.ArgumentParser:
         commands.add_parser("eval", help="Measure answer quality on a question set.")
     )
     return parser
+
+
+def _filter_flags(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--since", help="Only news published on or after this date (YYYY-MM-DD).")
+    parser.add_argument("--until", help="Only news published on or before this date.")
+    parser.add_argument("--as-of", help='Reference date for "this week" and the like.')
+    parser.add_argument(
+        "--source", action="append", default=[], help="Only this publisher (repeatable)."
+    )
 
 
 def _settings_from(args: argparse.Namespace) -> Settings:
@@ -99,6 +111,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             return _ingest(bot, args)
         if args.command == "ask":
             return _ask(bot, args)
+        if args.command == "chat":
+            return _chat(bot, args)
         if args.command == "stats":
             return _stats(bot, args)
         if args.command == "serve":
@@ -125,13 +139,17 @@ def _ingest(bot: Any, args: argparse.Namespace) -> int:
     return 0 if report.ok else 1
 
 
-def _ask(bot: Any, args: argparse.Namespace) -> int:
-    options = {
+def _filters(args: argparse.Namespace) -> dict[str, Any]:
+    return {
         "since": args.since,
         "until": args.until,
         "as_of": args.as_of,
         "sources": args.source or None,
     }
+
+
+def _ask(bot: Any, args: argparse.Namespace) -> int:
+    options = _filters(args)
     if args.question == "-":
         for line in sys.stdin:
             if line.strip():
@@ -143,6 +161,11 @@ def _ask(bot: Any, args: argparse.Namespace) -> int:
         print(json.dumps(answer.to_dict(), ensure_ascii=False, indent=2))
         return 0
     print(answer.text)
+    _print_sources(answer)
+    return 0
+
+
+def _print_sources(answer: Any) -> None:
     if answer.sources:
         print()
     for source in answer.sources:
@@ -151,7 +174,49 @@ def _ask(bot: Any, args: argparse.Namespace) -> int:
         print(f"{mark}[{source.n}] {source.title} — {source.source or '?'}, {date}")
         if source.url:
             print(f"     {source.url}")
-    return 0
+
+
+def _chat(bot: Any, args: argparse.Namespace) -> int:
+    """Read questions until /quit or end of input; stream each answer as it is written."""
+    options = _filters(args)
+    interactive = sys.stdin.isatty()
+    history: list[dict[str, str]] = []
+    if interactive:
+        print("Ask about the news; follow-ups use the earlier turns. /clear, /quit.")
+    while True:
+        if interactive:
+            print("\nyou> ", end="", flush=True)
+        line = sys.stdin.readline()
+        if not line or line.strip() in ("/quit", "/exit"):
+            return 0
+        question = line.strip()
+        if question == "/clear":
+            history.clear()
+            print("(conversation cleared)", flush=True)
+            continue
+        if not question:
+            continue
+        answer = None
+        try:
+            for piece in bot.stream(question, history=history, **options):
+                if isinstance(piece, str):
+                    print(piece, end="", flush=True)
+                else:
+                    answer = piece
+        except ValueError as error:  # a bad date: say so and keep the conversation
+            print(f"newsbot: {error}", file=sys.stderr, flush=True)
+            continue
+        print()
+        if answer is None:
+            continue
+        if answer.searched:
+            print(f"(searched for: {answer.searched})")
+        _print_sources(answer)
+        print("", flush=True)
+        history += [
+            {"role": "user", "content": question},
+            {"role": "assistant", "content": answer.text},
+        ]
 
 
 def _stats(bot: Any, args: argparse.Namespace) -> int:

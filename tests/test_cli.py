@@ -74,3 +74,20 @@ def test_stats_and_help(bot: NewsBot, capsys: pytest.CaptureFixture[str]) -> Non
             main([*command, "--help"])
         assert exit_info.value.code == 0
         assert "usage: newsbot" in capsys.readouterr().out
+
+
+def test_chat_follow_ups_use_the_earlier_turn_until_cleared(bot: NewsBot) -> None:
+    script = f"{SEED_QUESTION}\nAnd why did they do it?\n/clear\nAnd why did they do it?\n/quit\n"
+    done = subprocess.run(
+        [NEWSBOT, "--data-dir", str(bot.settings.data_dir), "chat"],
+        input=script,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert done.returncode == 0, done.stderr
+    before, after = done.stdout.split("(conversation cleared)")
+    assert "Morgan Stanley" in before and "24,500" in before
+    assert f"(searched for: {SEED_QUESTION} And why did they do it?)" in before
+    assert "(searched for" not in after  # no earlier turn to lean on any more
+    assert "I could not find an answer" in after
