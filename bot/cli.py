@@ -50,6 +50,7 @@ def build_parser() -> argparse.ArgumentParser:
     ask.add_argument("question", help="The question, or '-' to read questions from stdin.")
     ask.add_argument("--json", action="store_true", help="Print the answer as JSON.")
     _filter_flags(ask)
+    _llm_flag(ask)
 
     chat = commands.add_parser(
         "chat",
@@ -58,6 +59,7 @@ def build_parser() -> argparse.ArgumentParser:
         "/clear forgets the conversation, /quit or Ctrl-D ends it.",
     )
     _filter_flags(chat)
+    _llm_flag(chat)
 
     stats = commands.add_parser("stats", help="Show what is stored.")
     stats.add_argument("--json", action="store_true", help="Print as JSON.")
@@ -68,10 +70,19 @@ def build_parser() -> argparse.ArgumentParser:
 
     from bot import evaluate
 
-    evaluate.add_arguments(
-        commands.add_parser("eval", help="Measure answer quality on a question set.")
-    )
+    evaluation = commands.add_parser("eval", help="Measure answer quality on a question set.")
+    evaluate.add_arguments(evaluation)
+    _llm_flag(evaluation)
     return parser
+
+
+def _llm_flag(parser: argparse.ArgumentParser) -> None:
+    """`--llm` after the command too (`newsbot eval --llm gguf:model.gguf ...`)."""
+    parser.add_argument(
+        "--llm",
+        default=argparse.SUPPRESS,
+        help="Answer writer: extractive, openai:MODEL or gguf:PATH (as the global --llm).",
+    )
 
 
 def _filter_flags(parser: argparse.ArgumentParser) -> None:

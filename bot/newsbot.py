@@ -8,10 +8,11 @@ from collections.abc import Iterator, Sequence
 from datetime import date
 from functools import cached_property
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from bot.answerer import Drafted, draft_answer
 from bot.followup import search_query
+from bot.llm import EXTRACTIVE, fallback, load_chat_model, model_answer
 from bot.retriever import Filters, Passage, Retriever
 from bot.settings import Settings
 from bot.timeparse import asks_about_time, split_as_of, time_window, without_time_phrases
@@ -28,6 +29,9 @@ OTHER_SETTINGS = (
     "ingested with other settings (embedding model, index vectors or chunking, e.g. by an "
     "older newsbot). Ingest the news again to use it with these settings."
 )
+
+if TYPE_CHECKING:
+    from langchain_core.language_models import BaseChatModel
 
 History = Sequence[Any]
 DateLike = date | str | None
@@ -65,6 +69,11 @@ class NewsBot:
         return load_static_embedder(
             self.settings.embedding_model, Path(self.settings.model_cache_dir)
         )
+
+    @cached_property
+    def chat_model(self) -> BaseChatModel | None:
+        """The language model of the `llm` setting; None for the extractive answerer."""
+        return load_chat_model(self.settings)
 
     @cached_property
     def store(self) -> NewsStore:
@@ -117,7 +126,21 @@ class NewsBot:
         filters = Filters(_to_date(since, "since"), _to_date(until, "until"), tuple(sources or ()))
         query = search_query(question, history or [])
         drafted = self._draft(question, query, filters, reference)
-        yield from drafted.pieces
+        if self.settings.llm == EXTRACTIVE or not drafted.sources:
+            yield from drafted.pieces
+        else:
+            try:
+                model = self.chat_model
+            except ValueError as error:  # misconfigured: say so, answer anyway
+                drafted = fallback(drafted, str(error))
+                yield from drafted.pieces
+            else:
+                assert model is not None  # `llm` is not extractive
+                for piece in model_answer(model, question, drafted):
+                    if isinstance(piece, str):
+                        yield piece
+                    else:
+                        drafted = piece
         yield Answer(
             question=question,
             text=drafted.text,

@@ -88,6 +88,24 @@ class Settings(BaseSettings):
         default=15.0, gt=0, description="Seconds to wait for a URL or feed to answer."
     )
     embed_batch_size: int = Field(default=64, ge=1, description="Chunks per encoder batch.")
+    llm: str = Field(
+        default="extractive",
+        description="Answer writer: 'extractive' (quotes, no model), 'openai:MODEL' (OpenAI"
+        " or a compatible server at llm_base_url) or 'gguf:PATH' (local, llama-cpp-python).",
+    )
+    llm_base_url: str = Field(
+        default="", description="OpenAI-compatible server, e.g. http://127.0.0.1:8080/v1."
+    )
+    llm_api_key: str = Field(default="", description="API key for openai: (empty: none).")
+    llm_threads: int = Field(
+        default=1, ge=1, description="CPU threads of an in-process GGUF model."
+    )
+    llm_context: int = Field(default=4096, ge=512, description="Context tokens (GGUF).")
+    llm_max_tokens: int = Field(default=256, ge=16, description="Longest answer, in tokens.")
+    llm_timeout: float = Field(
+        default=60.0, gt=0, description="Seconds before a model request is given up."
+    )
+    llm_retries: int = Field(default=1, ge=0, description="Retries of a failed model request.")
     auth: str = Field(
         default="",
         description="user:password to require a login on the web chat; empty: no login.",
