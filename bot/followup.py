@@ -25,6 +25,20 @@ def last_user_question(history: Sequence[Any]) -> str:
     return ""
 
 
+def plain_turns(history: Sequence[Any]) -> list[dict[str, str]]:
+    """`[(user, bot), ...]` or role dicts as role dicts with plain-text content."""
+    turns: list[dict[str, str]] = []
+    for turn in history:
+        if isinstance(turn, dict) and turn.get("role") in ("user", "assistant"):
+            turns.append({"role": str(turn["role"]), "content": _plain(turn.get("content"))})
+        elif isinstance(turn, list | tuple) and len(turn) == 2:
+            turns += [
+                {"role": "user", "content": str(turn[0] or "")},
+                {"role": "assistant", "content": str(turn[1] or "")},
+            ]
+    return [t for t in turns if t["content"]]
+
+
 def _plain(content: Any) -> str:
     """Message content as text: a string, or Gradio 6's list of `{"type": "text"}` parts."""
     if isinstance(content, str):

@@ -14,14 +14,16 @@ back-end fails or nothing it wrote survives the check.
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from pydantic import SecretStr
 
+from bot.followup import plain_turns
 from bot.grounding import best_quote, build_messages, check_answer
+from bot.lexical import terms
 from bot.types import NO_ANSWER
 
 if TYPE_CHECKING:
@@ -140,6 +142,41 @@ def model_answer(model: BaseChatModel, question: str, drafted: Drafted) -> Itera
         for s in sources
     ]
     yield replace(drafted, text=text, pieces=[text], sources=quoted, abstained=False)
+
+
+_REWRITE = """\
+Rewrite the last question as one standalone question that can be searched without the \
+conversation: name the companies, people and dates it refers to. Reply with the question only.
+
+Conversation:
+{turns}
+Last question: {question}
+Standalone question:"""
+
+
+def rewrite_question(model: BaseChatModel, question: str, history: Sequence[Any]) -> str | None:
+    """The follow-up as a standalone question, or None when the model gave nothing usable
+    (the caller then keeps the earlier turn's words, as without a model)."""
+    turns = "\n".join(f"{t['role']}: {t['content'][:300]}" for t in plain_turns(history)[-4:])
+    if not turns:
+        return None
+    try:
+        reply = model.invoke([("human", _REWRITE.format(turns=turns, question=question))])
+    except Exception as error:
+        log.warning("rewriting the follow-up failed: %s", error)
+        return None
+    text = reply.content if isinstance(reply.content, str) else ""
+    line = text.strip().splitlines()[0].strip(' "') if text.strip() else ""
+    # Usable: one question, about what the conversation is about, not the prompt echoed.
+    talked = set(terms(question + " " + turns))
+    if (
+        not line.endswith("?")
+        or len(line) > 300
+        or not talked & set(terms(line))
+        or line.lower().startswith(("rewrite", "conversation", "user:", "assistant:", "last"))
+    ):
+        return None
+    return line
 
 
 def fallback(drafted: Drafted, why: str) -> Drafted:

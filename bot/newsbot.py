@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, Any
 
 from bot.answerer import Drafted, draft_answer
 from bot.followup import search_query
-from bot.llm import EXTRACTIVE, fallback, load_chat_model, model_answer
+from bot.llm import EXTRACTIVE, fallback, load_chat_model, model_answer, rewrite_question
 from bot.retriever import Filters, Passage, Retriever
 from bot.settings import Settings
 from bot.timeparse import asks_about_time, split_as_of, time_window, without_time_phrases
@@ -124,7 +124,7 @@ class NewsBot:
         question, prefixed_as_of = split_as_of(question)
         reference = _to_date(as_of, "as_of") or prefixed_as_of
         filters = Filters(_to_date(since, "since"), _to_date(until, "until"), tuple(sources or ()))
-        query = search_query(question, history or [])
+        query = self._search_query(question, history or [])
         drafted = self._draft(question, query, filters, reference)
         if self.settings.llm == EXTRACTIVE or not drafted.sources:
             yield from drafted.pieces
@@ -151,6 +151,19 @@ class NewsBot:
             seconds=time.perf_counter() - started,
             evidence=drafted.evidence,
         )
+
+    def _search_query(self, question: str, history: History) -> str:
+        """What to search for: a follow-up rewritten by the language model when there is
+        one (and it gives something usable), else with the earlier question's words."""
+        if history and self.settings.llm != EXTRACTIVE:
+            try:
+                model = self.chat_model
+            except ValueError:
+                model = None
+            rewritten = rewrite_question(model, question, history) if model else None
+            if rewritten:
+                return rewritten
+        return search_query(question, history)
 
     def passages(self, query: str, filters: Filters, as_of: date | None) -> list[Passage]:
         """The retrieved passages of the best articles, ranked (the answerer's input)."""

@@ -157,3 +157,37 @@ def test_openai_compatible_server_streams_a_grounded_answer(bot: NewsBot, server
     assert time.perf_counter() - started < 60  # max_tokens reached the server: it stopped
     assert len(pieces) > 3
     assert_grounded(answer)
+
+
+def test_the_web_chat_lets_the_reader_pick_the_writer(in_process: NewsBot) -> None:
+    from gradio_client import Client
+
+    from ui.app import start
+
+    demo = start(in_process, "127.0.0.1", free_port())
+    try:
+        client = Client(str(demo.local_url), verbose=False, analytics_enabled=False)
+
+        def chat(writer: str) -> str:
+            job = client.submit(SEED_QUESTION, [], "", "", [], "", writer, api_name="/chat")
+            _, messages, _ = job.result(timeout=180)
+            content = messages[-1]["content"]
+            return content if isinstance(content, str) else str(content)
+
+        quoted = chat("extractive")
+        assert "Morgan Stanley" in quoted and "Extractive answer:" not in quoted
+        assert chat(in_process.settings.llm) != quoted  # the model's, or a fallback saying so
+    finally:
+        demo.close()
+
+
+def test_a_follow_up_is_searched_with_its_context(in_process: NewsBot) -> None:
+    history = [
+        {"role": "user", "content": SEED_QUESTION},
+        {"role": "assistant", "content": in_process.ask(SEED_QUESTION).text},
+    ]
+    answer = in_process.ask("And why did they do it?", history=history)
+    # The model's rewrite when usable, else the earlier question's words: never bare.
+    assert answer.searched and answer.searched != "And why did they do it?"
+    assert answer.searched.endswith("?")
+    assert_grounded(answer)

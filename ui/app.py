@@ -88,6 +88,8 @@ def build_app(bot: NewsBot) -> gr.Blocks:
             log.exception("could not read the corpus summary")
             return f"Could not read the corpus: {render.md_text(str(error))}"
 
+    writers = _writers(bot)
+
     def chat(
         message: str,
         history: list[Any],
@@ -95,8 +97,10 @@ def build_app(bot: NewsBot) -> gr.Blocks:
         until: str,
         sources: list[str] | None,
         as_of: str,
+        writer: str | None = None,
     ) -> Iterator[ChatUpdate]:
         question = (message or "").strip()
+        answering = writers.get(writer or "", bot)
         if not question:
             yield gr.skip(), gr.skip(), gr.skip()
             return
@@ -105,7 +109,7 @@ def build_app(bot: NewsBot) -> gr.Blocks:
         yield "", messages, render.message_html("Searching the news…")
         text = ""
         try:
-            for piece in bot.stream(
+            for piece in answering.stream(
                 question,
                 history=past,
                 since=since or None,
@@ -135,13 +139,14 @@ def build_app(bot: NewsBot) -> gr.Blocks:
         until: str,
         sources: list[str] | None,
         as_of: str,
+        writer: str,
         event: gr.RetryData,
     ) -> Iterator[ChatUpdate]:
         """Ask the retried turn's question again, forgetting that turn and what followed."""
         index = event.index if isinstance(event.index, int) else event.index[0]
         asked = render.plain_history([{"role": "user", "content": event.value}])
         question = asked[0]["content"] if asked else ""
-        yield from chat(question, history[:index], since, until, sources, as_of)
+        yield from chat(question, history[:index], since, until, sources, as_of, writer)
 
     def add_news(
         files: list[str] | None, urls: str, progress: Any = _TRACK_TQDM
@@ -229,6 +234,15 @@ def build_app(bot: NewsBot) -> gr.Blocks:
                         multiselect=True,
                         label="Only these publishers",
                     )
+                    writer = gr.Radio(
+                        choices=list(writers),
+                        value=bot.settings.llm,
+                        label="Answers written by",
+                        info="The language model's answers are checked against the sources;"
+                        " 'extractive' quotes them.",
+                        visible=len(writers) > 1,
+                        elem_id="writer",
+                    )
                 with gr.Accordion("Add news", open=False):
                     uploads = gr.File(
                         label="Files: .txt .md .html .pdf .json .jsonl (or .gz of them)",
@@ -253,7 +267,7 @@ def build_app(bot: NewsBot) -> gr.Blocks:
                     render.sources_html(None), css_template=render.PANEL_CSS, elem_id="sources"
                 )
 
-        inputs = [box, chatbot, since, until, sources, as_of]
+        inputs = [box, chatbot, since, until, sources, as_of, writer]
         outputs = [box, chatbot, panel]
         box.submit(
             chat,
@@ -271,7 +285,7 @@ def build_app(bot: NewsBot) -> gr.Blocks:
         )
         chatbot.retry(
             retry,
-            [chatbot, since, until, sources, as_of],
+            [chatbot, since, until, sources, as_of, writer],
             outputs,
             api_visibility="private",
             concurrency_id=_CONCURRENCY,
@@ -341,6 +355,20 @@ def _assistant(text: str) -> dict[str, str]:
 def _example_text(event: gr.SelectData) -> str:
     value = event.value
     return str(value.get("text", "")) if isinstance(value, dict) else str(value or "")
+
+
+def _writers(bot: NewsBot) -> dict[str, NewsBot]:
+    """The answer writers the page offers: the configured one, and the extractive
+    answerer beside a language model (same store and encoders, no model)."""
+    from bot.llm import EXTRACTIVE
+
+    writers = {bot.settings.llm: bot}
+    if bot.settings.llm != EXTRACTIVE:
+        quoting = type(bot)(bot.settings.model_copy(update={"llm": EXTRACTIVE}))
+        for shared in ("store", "embedder", "index_embedder"):
+            quoting.__dict__[shared] = getattr(bot, shared)
+        writers[EXTRACTIVE] = quoting
+    return writers
 
 
 def _publishers_of(metadatas: Sequence[Any]) -> list[str]:
