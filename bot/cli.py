@@ -208,9 +208,11 @@ def _chat(bot: Any, args: argparse.Namespace) -> int:
         if not question:
             continue
         answer = None
+        shown = ""
         try:
             for piece in bot.stream(question, history=history, **options):
                 if isinstance(piece, str):
+                    shown += piece
                     print(piece, end="", flush=True)
                 else:
                     answer = piece
@@ -220,6 +222,8 @@ def _chat(bot: Any, args: argparse.Namespace) -> int:
         print()
         if answer is None:
             continue
+        if answer.text != shown:  # a model's answer, after the check against the sources
+            print(f"\nChecked answer:\n{answer.text}")
         if answer.searched:
             print(f"(searched for: {answer.searched})")
         _print_sources(answer)

@@ -191,3 +191,18 @@ def test_a_follow_up_is_searched_with_its_context(in_process: NewsBot) -> None:
     assert answer.searched and answer.searched != "And why did they do it?"
     assert answer.searched.endswith("?")
     assert_grounded(answer)
+
+
+def test_the_terminal_chat_shows_the_checked_answer(bot: NewsBot, gemma: Path) -> None:
+    newsbot = str(Path(sys.executable).with_name("newsbot"))
+    done = subprocess.run(
+        [newsbot, "--data-dir", str(bot.settings.data_dir), "chat", "--llm", f"gguf:{gemma}"],
+        input=f"{SEED_QUESTION}\n/quit\n",
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert done.returncode == 0, done.stderr
+    # The model's words streamed first; what passed the check (or the fallback) after.
+    streamed_part, checked = done.stdout.split("Checked answer:\n", 1)
+    assert streamed_part.strip() and "[1]" in checked
