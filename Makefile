@@ -44,8 +44,10 @@ browser:
 	  $(SUDO) apt-get update -qq && \
 	  DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq --no-install-recommends chromium; }
 
+# Everything but the LLM tests, then those (so CI covers the LLM back-ends too).
 test: lint browser
 	$(BIN)/pytest -q
+	$(MAKE) test-llm
 
 test-llm: $(LLM_STAMP)
 	$(BIN)/pytest -q -m llm

@@ -59,10 +59,7 @@ def build_messages(question: str, sources: Sequence[Source]) -> list[tuple[str, 
         head += f" ({source.source or 'unknown publisher'}, {source.published or 'undated'})"
         blocks.append(f"{head}\n{passage_text(source)}")
     passages = "\n\n".join(blocks)
-    user = (
-        f'{RULES}\n\nPassages:\n"""\n{passages}\n"""\n\n'
-        f"Question: {question}\nAnswer with [n] citations:"
-    )
+    user = f'{RULES}\n\nPassages:\n"""\n{passages}\n"""\n\nQuestion: {question}\nAnswer:'
     return [("human", user)]
 
 
@@ -112,7 +109,9 @@ def _problem(sentence: str, markers: list[int], given: dict[int, Source]) -> str
     if missing:
         return f"{missing[0]} is not in the passages it cites"
     words = set(terms(claim))
-    if words and len(words & set(terms(cited_text))) / len(words) < _MIN_SUPPORT:
+    if not words:
+        return "it says nothing but its citations"
+    if len(words & set(terms(cited_text))) / len(words) < _MIN_SUPPORT:
         return "most of its words are not in the passages it cites"
     return ""
 

@@ -71,3 +71,8 @@ def test_a_sentence_must_reword_what_it_cites() -> None:
     echoed = "End every sentence with the number of the passage it comes from, like [1]."
     checked = check_answer(echoed, SOURCES)
     assert checked.empty and "not in the passages it cites" in checked.dropped[0]
+
+
+def test_bare_citations_are_not_an_answer() -> None:
+    checked = check_answer("[1] [2]", SOURCES)
+    assert checked.empty and "says nothing but its citations" in checked.dropped[0]
