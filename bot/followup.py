@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 _REFERS_BACK = re.compile(
@@ -19,34 +19,41 @@ def last_user_question(history: Sequence[Any]) -> str:
     for turn in reversed(history):
         if isinstance(turn, dict):
             if turn.get("role") == "user":
-                return _plain(turn.get("content"))
+                return message_text(turn.get("content"))
         elif isinstance(turn, list | tuple) and turn and isinstance(turn[0], str):
             return turn[0]
     return ""
 
 
 def plain_turns(history: Sequence[Any]) -> list[dict[str, str]]:
-    """`[(user, bot), ...]` or role dicts as role dicts with plain-text content."""
+    """A conversation as user/assistant role dicts with plain-text content: from
+    `[(user, bot), ...]`, role dicts, or gradio's chat messages (objects or dicts whose
+    content is a list of parts). Turns without text (a file, an image) are left out."""
     turns: list[dict[str, str]] = []
-    for turn in history:
-        if isinstance(turn, dict) and turn.get("role") in ("user", "assistant"):
-            turns.append({"role": str(turn["role"]), "content": _plain(turn.get("content"))})
-        elif isinstance(turn, list | tuple) and len(turn) == 2:
+    for turn in history or []:
+        if isinstance(turn, list | tuple) and len(turn) == 2:
             turns += [
                 {"role": "user", "content": str(turn[0] or "")},
                 {"role": "assistant", "content": str(turn[1] or "")},
             ]
+            continue
+        if isinstance(turn, Mapping):
+            role, content = turn.get("role"), turn.get("content")
+        else:
+            role, content = getattr(turn, "role", None), getattr(turn, "content", None)
+        if role in ("user", "assistant"):
+            turns.append({"role": str(role), "content": message_text(content)})
     return [t for t in turns if t["content"]]
 
 
-def _plain(content: Any) -> str:
-    """Message content as text: a string, or Gradio 6's list of `{"type": "text"}` parts."""
+def message_text(content: Any) -> str:
+    """Message content as text: a string, or gradio 6's parts (only `text` parts count)."""
     if isinstance(content, str):
         return content
-    if isinstance(content, list):
-        return " ".join(
-            str(part.get("text", "")) if isinstance(part, dict) else str(part) for part in content
-        ).strip()
+    if isinstance(content, Mapping):
+        return str(content.get("text") or "") if content.get("type", "text") == "text" else ""
+    if isinstance(content, Sequence):
+        return " ".join(t for t in (message_text(part) for part in content) if t)
     return ""
 
 

@@ -17,6 +17,7 @@ from typing import Any
 import httpx
 import pytest
 
+from bot.followup import plain_turns
 from bot.newsbot import EMPTY_CORPUS, NewsBot
 from bot.types import Answer, Source
 from tests.conftest import SEED_QUESTION, free_port
@@ -245,7 +246,7 @@ def test_plain_history_flattens_gradio_messages() -> None:
         {"role": "assistant", "content": "Them. [1]"},
         {"role": "assistant", "content": [{"type": "file", "file": {}}]},
     ]
-    assert render.plain_history(history) == [
+    assert plain_turns(history) == [
         {"role": "user", "content": "Who?"},
         {"role": "assistant", "content": "Them. [1]"},
     ]

@@ -54,6 +54,7 @@ from typing import TYPE_CHECKING, Any
 
 import gradio as gr
 
+from bot.followup import message_text, plain_turns
 from bot.types import Answer
 from ui import render
 
@@ -104,7 +105,7 @@ def build_app(bot: NewsBot) -> gr.Blocks:
         if not question:
             yield gr.skip(), gr.skip(), gr.skip()
             return
-        past = render.plain_history(history)
+        past = plain_turns(history)
         messages: list[dict[str, str]] = [*past, {"role": "user", "content": question}]
         yield "", messages, render.message_html("Searching the news…")
         text = ""
@@ -144,9 +145,9 @@ def build_app(bot: NewsBot) -> gr.Blocks:
     ) -> Iterator[ChatUpdate]:
         """Ask the retried turn's question again, forgetting that turn and what followed."""
         index = event.index if isinstance(event.index, int) else event.index[0]
-        asked = render.plain_history([{"role": "user", "content": event.value}])
-        question = asked[0]["content"] if asked else ""
-        yield from chat(question, history[:index], since, until, sources, as_of, writer)
+        yield from chat(
+            message_text(event.value), history[:index], since, until, sources, as_of, writer
+        )
 
     def add_news(
         files: list[str] | None, urls: str, progress: Any = _TRACK_TQDM

@@ -251,30 +251,6 @@ def _quote_spans(text: str, quote_text: str) -> list[tuple[int, int]]:
     return merged
 
 
-def plain_history(history: Sequence[Any]) -> list[dict[str, str]]:
-    """Chatbot history (gradio 6 gives content as a list of parts) as role/text dicts."""
-    turns: list[dict[str, str]] = []
-    for message in history or []:
-        if isinstance(message, Mapping):
-            role, content = message.get("role"), message.get("content")
-        else:
-            role, content = getattr(message, "role", None), getattr(message, "content", None)
-        text = _content_text(content)
-        if role in ("user", "assistant") and text:
-            turns.append({"role": str(role), "content": text})
-    return turns
-
-
-def _content_text(content: Any) -> str:
-    if isinstance(content, str):
-        return content
-    if isinstance(content, Mapping):
-        return str(content.get("text") or "") if content.get("type", "text") == "text" else ""
-    if isinstance(content, Sequence):
-        return " ".join(t for t in (_content_text(part) for part in content) if t)
-    return ""
-
-
 PANEL_CSS = """
 .nb-sources { display: flex; flex-direction: column; gap: 0.6rem; }
 .nb-empty { color: var(--body-text-color-subdued); margin: 0.5rem 0; }
