@@ -37,10 +37,15 @@ log = logging.getLogger(__name__)
 EXTRACTIVE = "extractive"
 
 
+def is_extractive(spec: str) -> bool:
+    """Whether the `llm` setting asks for no model (empty counts as the default)."""
+    return spec.strip() in ("", EXTRACTIVE)
+
+
 def parse_backend(spec: str) -> tuple[str, str]:
     """`openai:gpt-4o-mini` -> ("openai", "gpt-4o-mini"); a clear error for anything else."""
     spec = spec.strip()
-    if spec in ("", EXTRACTIVE):
+    if is_extractive(spec):
         return EXTRACTIVE, ""
     kind, _, value = spec.partition(":")
     if kind not in ("openai", "gguf") or not value:

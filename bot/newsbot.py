@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, Any
 
 from bot.answerer import Drafted, draft_answer
 from bot.followup import search_query
-from bot.llm import EXTRACTIVE, fallback, load_chat_model, model_answer, rewrite_question
+from bot.llm import fallback, is_extractive, load_chat_model, model_answer, rewrite_question
 from bot.retriever import Filters, Passage, Retriever
 from bot.settings import Settings
 from bot.timeparse import asks_about_time, split_as_of, time_window, without_time_phrases
@@ -126,21 +126,17 @@ class NewsBot:
         filters = Filters(_to_date(since, "since"), _to_date(until, "until"), tuple(sources or ()))
         query = self._search_query(question, history or [])
         drafted = self._draft(question, query, filters, reference)
-        if self.settings.llm == EXTRACTIVE or not drafted.sources:
+        model, problem = self._writer() if drafted.sources else (None, "")
+        if problem:  # misconfigured: say so, answer anyway
+            drafted = fallback(drafted, problem)
+        if model is None:
             yield from drafted.pieces
         else:
-            try:
-                model = self.chat_model
-            except ValueError as error:  # misconfigured: say so, answer anyway
-                drafted = fallback(drafted, str(error))
-                yield from drafted.pieces
-            else:
-                assert model is not None  # `llm` is not extractive
-                for piece in model_answer(model, question, drafted):
-                    if isinstance(piece, str):
-                        yield piece
-                    else:
-                        drafted = piece
+            for piece in model_answer(model, question, drafted):
+                if isinstance(piece, str):
+                    yield piece
+                else:
+                    drafted = piece
         yield Answer(
             question=question,
             text=drafted.text,
@@ -155,15 +151,19 @@ class NewsBot:
     def _search_query(self, question: str, history: History) -> str:
         """What to search for: a follow-up rewritten by the language model when there is
         one (and it gives something usable), else with the earlier question's words."""
-        if history and self.settings.llm != EXTRACTIVE:
-            try:
-                model = self.chat_model
-            except ValueError:
-                model = None
-            rewritten = rewrite_question(model, question, history) if model else None
-            if rewritten:
-                return rewritten
-        return search_query(question, history)
+        model, _ = self._writer() if history else (None, "")
+        rewritten = rewrite_question(model, question, history) if model else None
+        return rewritten or search_query(question, history)
+
+    def _writer(self) -> tuple[BaseChatModel | None, str]:
+        """The language model that writes answers (None: the extractive answerer), and
+        why there is none when the `llm` setting names one that cannot be loaded."""
+        if is_extractive(self.settings.llm):
+            return None, ""
+        try:
+            return self.chat_model, ""
+        except ValueError as error:
+            return None, str(error)
 
     def passages(self, query: str, filters: Filters, as_of: date | None) -> list[Passage]:
         """The retrieved passages of the best articles, ranked (the answerer's input)."""

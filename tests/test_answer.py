@@ -213,3 +213,9 @@ def test_asking_for_the_latest_prefers_the_newest_story(fresh_bot: NewsBot, tmp_
     answer = fresh_bot.ask(question, as_of="2024-03-05")
     assert answer.sources[0].published == "2024-02-28"
     assert "$10,500" in answer.text.split("[")[0]  # the first sentence quoted
+
+
+def test_an_empty_llm_setting_means_the_extractive_answerer(bot: NewsBot) -> None:
+    quoting = NewsBot(bot.settings.model_copy(update={"llm": ""}))
+    quoting.__dict__.update(embedder=bot.embedder, index_embedder=bot.index_embedder)
+    assert quoting.ask(SEED_QUESTION).text == bot.ask(SEED_QUESTION).text

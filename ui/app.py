@@ -361,10 +361,10 @@ def _example_text(event: gr.SelectData) -> str:
 def _writers(bot: NewsBot) -> dict[str, NewsBot]:
     """The answer writers the page offers: the configured one, and the extractive
     answerer beside a language model (same store and encoders, no model)."""
-    from bot.llm import EXTRACTIVE
+    from bot.llm import EXTRACTIVE, is_extractive
 
     writers = {bot.settings.llm: bot}
-    if bot.settings.llm != EXTRACTIVE:
+    if not is_extractive(bot.settings.llm):
         quoting = type(bot)(bot.settings.model_copy(update={"llm": EXTRACTIVE}))
         for shared in ("store", "embedder", "index_embedder"):
             quoting.__dict__[shared] = getattr(bot, shared)
