@@ -105,7 +105,8 @@ def _problem(sentence: str, markers: list[int], given: dict[int, Source]) -> str
         return f"it cites [{unknown[0]}], which is not one of the sources"
     cited_text = " ".join(given[n].text for n in markers)
     claim = _MARKERS.sub(" ", sentence)
-    missing = [number for number in _numbers(claim) if number not in _numbers(cited_text)]
+    supported = _numbers(cited_text)
+    missing = [number for number in _numbers(claim) if number not in supported]
     if missing:
         return f"{missing[0]} is not in the passages it cites"
     words = set(terms(claim))

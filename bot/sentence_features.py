@@ -131,7 +131,9 @@ def sentence_features(
     for index, (sentence, own) in enumerate(zip(sentences, sentence_terms, strict=True)):
         if index == 0 or sentences[index - 1].article != sentence.article:
             previous = set()
-        title = title_terms.setdefault(sentence.title, set(terms(sentence.title)))
+        if sentence.title not in title_terms:
+            title_terms[sentence.title] = set(terms(sentence.title))
+        title = title_terms[sentence.title]
         chunk, number = sentence.position
         words = len(sentence.text.split())
         row = {

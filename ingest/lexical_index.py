@@ -67,11 +67,13 @@ class LexicalIndex:
         self._lock = threading.Lock()
         self._db.execute("PRAGMA journal_mode = WAL")
         self._db.executescript(_SCHEMA)
-        self._document_counts: dict[str, int] = {}  # per word; cleared by every write
+        # Chunks holding each word, and in all; forgotten by every write.
+        self._document_counts: dict[str, int] = {}
+        self._total: int | None = None
 
     def add(self, chunks: Iterable[IndexedChunk]) -> None:
         """Insert or replace chunks by id, in one transaction."""
-        self._document_counts.clear()
+        self._forget_counts()
         with self._lock, self._transaction():
             for chunk in chunks:
                 self._delete_where("chunk_id = ?", (chunk.chunk_id,))
@@ -86,13 +88,13 @@ class LexicalIndex:
                 )
 
     def delete_articles(self, article_ids: Sequence[str]) -> None:
-        self._document_counts.clear()
+        self._forget_counts()
         with self._lock, self._transaction():
             for article_id in article_ids:
                 self._delete_where("article_id = ?", (article_id,))
 
     def clear(self) -> None:
-        self._document_counts.clear()
+        self._forget_counts()
         with self._lock, self._transaction():
             self._db.execute("DELETE FROM chunk")
             self._db.execute("DELETE FROM chunk_text")
@@ -122,9 +124,9 @@ class LexicalIndex:
 
     def _selective(self, words: list[str]) -> list[str]:
         """The words worth searching: all of them, less the very common in a big store."""
-        total = self._document_counts.get("", None)
-        if total is None:
-            total = self._document_counts[""] = self.count()
+        if self._total is None:
+            self._total = self.count()
+        total = self._total
         if total < _PRUNE_FROM_CHUNKS or len(words) <= _MIN_WORDS:
             return words
         counts = {word: self._document_count(word) for word in words}
@@ -132,6 +134,10 @@ class LexicalIndex:
         return [
             w for i, w in enumerate(rarest) if i < _MIN_WORDS or counts[w] < _COMMON_SHARE * total
         ]
+
+    def _forget_counts(self) -> None:
+        self._document_counts.clear()
+        self._total = None
 
     def _document_count(self, word: str) -> int:
         if word not in self._document_counts:

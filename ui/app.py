@@ -78,7 +78,7 @@ _TRACK_TQDM = gr.Progress(track_tqdm=True)
 
 def build_app(bot: NewsBot) -> gr.Blocks:
     """The gradio Blocks of the chat and the `/ask` API, over `bot`."""
-    metadatas = _safe(lambda: bot.store.article_metadatas(), [])
+    metadatas = _metadatas(bot)
     questions = render.example_questions(metadatas)
     publishers = _publishers_of(metadatas)
 
@@ -163,7 +163,7 @@ def build_app(bot: NewsBot) -> gr.Blocks:
             log.exception("ingest from the page failed")
             message = f"⚠️ Adding news failed: {type(error).__name__}: {render.md_text(str(error))}"
             return (message, *[gr.skip()] * 5)
-        metadatas = _safe(lambda: bot.store.article_metadatas(), [])
+        metadatas = _metadatas(bot)
         return (
             render.ingest_report(report, rejected),
             summary(),
@@ -302,7 +302,7 @@ def build_app(bot: NewsBot) -> gr.Blocks:
         gr.api(ask_api, api_name="ask", concurrency_id=_CONCURRENCY)
         # Fresh numbers on each page load: `newsbot ingest` may run while the chat serves.
         demo.load(
-            lambda: (summary(), _examples(_safe(lambda: bot.store.article_metadatas(), []))),
+            lambda: (summary(), _examples(_metadatas(bot))),
             None,
             [corpus, chatbot],
             api_visibility="private",
@@ -382,9 +382,10 @@ def _examples(metadatas: Sequence[Any]) -> Any:
     return gr.update(examples=[{"text": q} for q in questions] or None)
 
 
-def _safe(read: Any, default: Sequence[Any]) -> Any:
+def _metadatas(bot: NewsBot) -> list[Any]:
+    """The stored articles' metadata; none (logged) when the store cannot be read."""
     try:
-        return read()
+        return list(bot.store.article_metadatas())
     except Exception:
         log.exception("could not read the corpus")
-        return default
+        return []
