@@ -3,12 +3,19 @@
 Only weight matrices are quantised (per channel); the feed-forward output projections
 stay fp32 because their activations have the widest range: quantising them too was 10%
 faster but moved some vectors to cosine 0.98 of the fp32 model, below our 0.99 bar.
+
+The export runs in a child process whose working directory is a scratch folder: the
+exporter and onnxruntime's quantiser write temporaries into the working directory
+(`sym_shape_infer_temp.onnx`, weights in UUID-named `.data` files), which must never land
+in the user's. The child also keeps torch out of the asking process's memory.
 """
 
 from __future__ import annotations
 
 import logging
 import os
+import subprocess
+import sys
 import tempfile
 import warnings
 from pathlib import Path
@@ -18,6 +25,7 @@ from ingest.embedder import model_fingerprint
 log = logging.getLogger(__name__)
 
 _RECIPE = "int8-v1"  # change when the export or quantisation recipe changes
+_INT8_NAME = "model-int8.onnx"
 
 
 def int8_model(model_path: Path, cache_dir: Path) -> Path:
@@ -27,15 +35,40 @@ def int8_model(model_path: Path, cache_dir: Path) -> Path:
         return target
     cache_dir.mkdir(parents=True, exist_ok=True)
     log.warning("exporting %s to int8 ONNX (once, about 10 s)", model_path)
-    with tempfile.TemporaryDirectory(dir=cache_dir) as scratch, warnings.catch_warnings():
+    with tempfile.TemporaryDirectory(dir=cache_dir, prefix="export-") as scratch:
+        _export_in_child(model_path, Path(scratch))
+        os.replace(Path(scratch) / _INT8_NAME, target)  # atomic: never a half-written model
+    return target
+
+
+def _export_in_child(model_path: Path, scratch: Path) -> None:
+    package_root = str(Path(__file__).resolve().parents[1])
+    search_path = [package_root, *filter(None, [os.environ.get("PYTHONPATH")])]
+    result = subprocess.run(
+        [sys.executable, "-m", __name__, str(model_path)],
+        cwd=scratch,
+        env={**os.environ, "PYTHONPATH": os.pathsep.join(search_path)},
+        stdin=subprocess.DEVNULL,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    if result.returncode != 0 or not (scratch / _INT8_NAME).exists():
+        last_lines = " | ".join(result.stderr.strip().splitlines()[-3:])
+        raise RuntimeError(
+            f"exporting {model_path} to int8 ONNX failed ({last_lines or 'no output'}); "
+            "set NEWSBOT_EMBEDDING_BACKEND=torch to run the model without the export"
+        )
+
+
+def _export_here(model_path: Path) -> None:
+    """The child's work: fp32 export, then int8, both in the current (scratch) folder."""
+    with warnings.catch_warnings():
         # The tracer's notes on the model's Python branches are for exporter authors.
         warnings.simplefilter("ignore")
-        fp32 = Path(scratch) / "model.onnx"
-        int8 = Path(scratch) / "model-int8.onnx"
+        fp32 = Path("model.onnx")
         _export_fp32(model_path, fp32)
-        _quantise(fp32, int8)
-        os.replace(int8, target)  # atomic: a half-written model is never picked up
-    return target
+        _quantise(fp32, Path(_INT8_NAME))
 
 
 def _export_fp32(model_path: Path, target: Path) -> None:
@@ -93,3 +126,7 @@ def _quantise(source: Path, target: Path) -> None:
         nodes_to_exclude=ffn_output,
         extra_options={"MatMulConstBOnly": True},
     )
+
+
+if __name__ == "__main__":
+    _export_here(Path(sys.argv[1]))

@@ -6,6 +6,7 @@ import json
 from pathlib import Path
 
 import numpy as np
+import pytest
 
 from ingest.chunking import chunk_text
 from ingest.embedder import (
@@ -42,13 +43,21 @@ def test_int8_vectors_agree_with_fp32(tmp_path: Path) -> None:
     assert (alone * a[:8]).sum(axis=1).min() >= 0.99
 
 
-def test_the_export_is_cached(tmp_path: Path) -> None:
-    load_embedder(DEFAULT_EMBEDDING_MODEL, "onnx-int8", tmp_path)
-    exported = list(tmp_path.glob("*.onnx"))
-    assert len(exported) == 1
-    stamp = exported[0].stat().st_mtime_ns
-    load_embedder(DEFAULT_EMBEDDING_MODEL, "onnx-int8", tmp_path)
-    assert [p.stat().st_mtime_ns for p in tmp_path.glob("*.onnx")] == [stamp]
+def test_the_export_is_cached_and_writes_nothing_else(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The quantiser's temporaries once landed in the user's working directory."""
+    workdir, cache = tmp_path / "work", tmp_path / "cache"
+    workdir.mkdir()
+    (workdir / "notes.txt").write_text("the user's own file")
+    monkeypatch.chdir(workdir)
+    load_embedder(DEFAULT_EMBEDDING_MODEL, "onnx-int8", cache)
+    assert sorted(p.name for p in workdir.iterdir()) == ["notes.txt"]
+    (exported,) = cache.iterdir()  # the model alone: the scratch folder is gone
+    assert exported.suffix == ".onnx"
+    stamp = exported.stat().st_mtime_ns
+    load_embedder(DEFAULT_EMBEDDING_MODEL, "onnx-int8", cache)
+    assert [p.stat().st_mtime_ns for p in cache.iterdir()] == [stamp]
 
 
 def test_static_table_is_distilled_once_and_keeps_meaning(tmp_path: Path) -> None:
