@@ -9,10 +9,6 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
-import trafilatura
-from pypdf import PdfReader
-from pypdf.errors import PdfReadError
-
 from ingest.cleaning import clean_text
 from ingest.dates import parse_date
 from ingest.types import Article, Failure
@@ -101,6 +97,11 @@ def load_html(path: Path) -> Iterator[Loaded]:
 
 def extract_html(html: str, origin: str, url: str, source: str = "") -> Iterator[Loaded]:
     """Main text, title, date and site name of a web page, by trafilatura."""
+    try:
+        import trafilatura
+    except ImportError as error:
+        yield Failure(origin, _missing_reader("HTML", error, "trafilatura lxml_html_clean"))
+        return
     document = trafilatura.bare_extraction(
         html,
         url=url if url.startswith("http") else None,
@@ -130,6 +131,12 @@ def extract_html(html: str, origin: str, url: str, source: str = "") -> Iterator
 
 def load_pdf(path: Path) -> Iterator[Loaded]:
     try:
+        from pypdf import PdfReader
+        from pypdf.errors import PdfReadError
+    except ImportError as error:
+        yield Failure(str(path), _missing_reader("PDF", error, "pypdf"))
+        return
+    try:
         reader = PdfReader(path)
         pages = [page.extract_text() or "" for page in reader.pages]
         info_title = (reader.metadata.title if reader.metadata else None) or ""
@@ -145,6 +152,12 @@ def load_pdf(path: Path) -> Iterator[Loaded]:
         url=path.resolve().as_uri(),
         published=None,  # a PDF's creation date is not when the news was published
     )
+
+
+def _missing_reader(kind: str, error: ImportError, packages: str) -> str:
+    """Each format imports its library when first read, so a broken one fails only itself."""
+    reason = " ".join(str(error).split())
+    return f"cannot read {kind} ({reason}); fix it with `pip install {packages}`"
 
 
 def load_jsonl(path: Path) -> Iterator[Loaded]:
