@@ -13,6 +13,7 @@ import sys
 from collections.abc import Sequence
 from typing import Any, Literal, get_args, get_origin
 
+from bot import __version__
 from bot.settings import Settings
 
 
@@ -39,6 +40,7 @@ def build_parser() -> argparse.ArgumentParser:
         prog="newsbot", description="Answer questions about market news, with citations."
     )
     parser.add_argument("-v", "--verbose", action="store_true", help="Log debug details.")
+    parser.add_argument("--version", action="version", version=f"newsbot {__version__}")
     _settings_flags(parser)
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
