@@ -9,11 +9,10 @@ export HF_HUB_OFFLINE := 1
 export ANONYMIZED_TELEMETRY := False
 export GRADIO_ANALYTICS_ENABLED := False
 
-.PHONY: install demo test test-llm lint browser bench eval clean
+.PHONY: install demo test test-llm test-package lint browser bench eval clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
-	$(BIN)/pip install --quiet --upgrade pip
 	# The CPU build of torch first, so nothing below pulls a CUDA build.
 	$(BIN)/pip install --quiet torch==2.13.0
 	$(BIN)/pip install --quiet -e '.[dev]'
@@ -44,13 +43,19 @@ browser:
 	  $(SUDO) apt-get update -qq && \
 	  DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq --no-install-recommends chromium; }
 
-# Everything but the LLM tests, then those (so CI covers the LLM back-ends too).
+# Everything but the LLM and package tests, then those (so CI covers them too).
 test: lint browser
 	$(BIN)/pytest -q
 	$(MAKE) test-llm
+	$(MAKE) test-package
 
 test-llm: $(LLM_STAMP)
 	$(BIN)/pytest -q -m llm
+
+# The wheel `pip wheel .` builds, installed with the stock pip of a fresh venv (no extras),
+# ingests the seed article and answers the seed question (about 3 minutes).
+test-package: $(STAMP)
+	$(BIN)/pytest -q -m package
 
 bench: $(STAMP)
 	$(BIN)/python -m bench.run $(BENCH_ARGS)
