@@ -135,7 +135,7 @@ class OnnxEmbedder(Embedder):
         out = np.zeros((len(texts), self.dimension), dtype=np.float32)
         encodings = self.tokenizer.encode_batch(texts)
         lengths = [len(e.ids) for e in encodings]
-        for batch in _length_batches(lengths, self.batch_size):
+        for batch in length_batches(lengths, self.batch_size):
             out[batch] = self._encode_batch([encodings[i] for i in batch])
         return out
 
@@ -158,7 +158,7 @@ class OnnxEmbedder(Embedder):
         return (vectors / np.maximum(norms, 1e-12)).astype(np.float32)
 
 
-def _length_batches(lengths: list[int], batch_size: int) -> list[list[int]]:
+def length_batches(lengths: list[int], batch_size: int) -> list[list[int]]:
     """Indices in batches of similar token length.
 
     Every text in a batch is padded to the longest, and padding costs as much as text:

@@ -12,7 +12,7 @@ from ingest.chunking import chunk_text
 from ingest.embedder import (
     DEFAULT_EMBEDDING_MODEL,
     OnnxEmbedder,
-    _length_batches,
+    length_batches,
     load_embedder,
     load_static_embedder,
 )
@@ -80,6 +80,6 @@ def test_static_table_is_distilled_once_and_keeps_meaning(tmp_path: Path) -> Non
 
 def test_batches_group_similar_lengths() -> None:
     # One long sentence among short ones would pad them all to its length.
-    batches = _length_batches([25] * 12 + [200] + [30], batch_size=64)
+    batches = length_batches([25] * 12 + [200] + [30], batch_size=64)
     assert sorted(map(sorted, batches)) == [[*range(12), 13], [12]]
-    assert [len(b) for b in _length_batches([10] * 5, batch_size=2)] == [2, 2, 1]
+    assert [len(b) for b in length_batches([10] * 5, batch_size=2)] == [2, 2, 1]
