@@ -17,6 +17,7 @@ weights as Python, to paste into `bot/sentence_features.py`.
 from __future__ import annotations
 
 import argparse
+import pickle
 import sys
 from datetime import date
 from pathlib import Path
@@ -37,7 +38,7 @@ NAMES = (*ENCODED, *FEATURES)
 
 
 def collect(bot: NewsBot, questions: list[dict]) -> list[tuple[np.ndarray, np.ndarray]]:
-    """Per usable question: the feature matrix (encoder similarities first) and labels."""
+    """Per usable question: the feature matrix (`ENCODED` columns first) and labels."""
     groups = []
     for q in tqdm(questions, desc="Questions", unit="question", file=sys.stderr):
         text = str(q["question"])
@@ -47,9 +48,11 @@ def collect(bot: NewsBot, questions: list[dict]) -> list[tuple[np.ndarray, np.nd
         if not labels.any() or labels.all():
             continue
         features, _ = sentence_features(without_time_phrases(text), sentences)
-        encoded = bot.embedder.encode([text, ask_clause(text), *(s.text for s in sentences)])
+        texts = [s.text for s in sentences]
+        encoded = bot.embedder.encode([text, ask_clause(text), *texts])
         similarity = encoded[2:] @ encoded[:2].T
-        groups.append((np.column_stack([similarity, features]), labels))
+        relevance = bot.reranker.score(text, texts) if bot.reranker else np.zeros(len(texts))
+        groups.append((np.column_stack([similarity, relevance, features]), labels))
     return groups
 
 
@@ -65,7 +68,7 @@ def fit(groups: list[tuple[np.ndarray, np.ndarray]], l2: float) -> np.ndarray:
             grad += x.T @ p_all - x[gold].T @ p_gold
         return total / len(groups), grad / len(groups)
 
-    result = minimize(loss, np.zeros(len(NAMES)), jac=True, method="L-BFGS-B")
+    result = minimize(loss, np.zeros(groups[0][0].shape[1]), jac=True, method="L-BFGS-B")
     return np.asarray(result.x)
 
 
@@ -83,6 +86,14 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--seed", type=int, default=1, help="Seed of that sample (default 1).")
     parser.add_argument("--l2", type=float, default=0.01, help="L2 penalty (default 0.01).")
     parser.add_argument(
+        "--cache",
+        type=Path,
+        help="Keep the collected features in this file and reuse them (to try other --l2).",
+    )
+    parser.add_argument(
+        "--shortlist", type=int, default=24, help="Shortlist size to report recall for."
+    )
+    parser.add_argument(
         "--keep-eval-sample",
         action="store_true",
         help="Also fit on the questions `newsbot eval --limit 300 --seed 0` asks.",
@@ -96,8 +107,12 @@ def main(argv: list[str] | None = None) -> int:
     )
     pool = [q for q in questions if q["id"] not in held_out]
     chosen = sample_questions(pool, args.limit, args.seed, markets_only=False)
-    bot = NewsBot(data_dir=args.data_dir)
-    groups = collect(bot, chosen)
+    if args.cache and args.cache.exists():
+        groups = pickle.loads(args.cache.read_bytes())
+    else:
+        groups = collect(NewsBot(data_dir=args.data_dir), chosen)
+        if args.cache:
+            args.cache.write_bytes(pickle.dumps(groups))
     half = len(groups) // 2
     check = fit(groups[:half], args.l2)
     print(
@@ -111,11 +126,27 @@ def main(argv: list[str] | None = None) -> int:
     )
     weights = fit(groups, args.l2)
     print(f"top-1 gold, fitted on all: {top1(groups, weights):.3f}")
-    print("WEIGHTS: dict[str, float] = {")
-    for name, value in zip(NAMES, weights, strict=True):
-        print(f'    "{name}": {value:.3f},')
-    print("}")
+    # The shortlist's weights: the cheap features alone, fitted on their own (the full
+    # model leans on the encoders and would misjudge without them).
+    cheap = [(x[:, len(ENCODED) :], gold) for x, gold in groups]
+    prior = fit(cheap, args.l2)
+    kept = [shortlist_recall(g, prior, args.shortlist) for g in cheap]
+    print(f"gold kept in a shortlist of {args.shortlist} by the cheap weights: {np.mean(kept):.3f}")
+    _print_weights("WEIGHTS", NAMES, weights)
+    _print_weights("PRIOR_WEIGHTS", FEATURES, prior)
     return 0
+
+
+def shortlist_recall(group: tuple[np.ndarray, np.ndarray], w: np.ndarray, size: int) -> bool:
+    x, gold = group
+    return bool(gold[np.argsort(-(x @ w), kind="stable")[:size]].any())
+
+
+def _print_weights(name: str, names: tuple[str, ...], values: np.ndarray) -> None:
+    print(f"{name}: dict[str, float] = {{")
+    for feature, value in zip(names, values, strict=True):
+        print(f'    "{feature}": {value:.3f},')
+    print("}")
 
 
 if __name__ == "__main__":

@@ -180,7 +180,7 @@ def _ask(bot: Any, args: argparse.Namespace) -> int:
 
 def _print_sources(answer: Any) -> None:
     if answer.sources:
-        print()
+        print("\nThe closest articles (none of them answers it):" if answer.abstained else "")
     for source in answer.sources:
         mark = "*" if source.cited else " "
         date = source.published or "undated"

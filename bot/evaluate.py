@@ -68,6 +68,11 @@ def normalise(text: str) -> str:
     return " ".join(word for word in "".join(kept).split() if word not in _ARTICLES)
 
 
+def first_sentence(answer: str) -> str:
+    """The answer up to its first `[n]` marker: the sentence a reader sees first."""
+    return _CITATION.split(answer, maxsplit=1)[0]
+
+
 def strip_citations(text: str) -> str:
     """Answer text without its `[n]` markers: "[2]" must not match a choice like "2"."""
     return _CITATION.sub("", text)
@@ -349,10 +354,10 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
     ingest_info = _ensure_ingested(bot, selection, settings)
     print(_ingest_line(ingest_info, data_dir), file=sys.stderr)
 
-    records = _ask_all(bot, questions, settings.min_evidence)
+    records = _ask_all(bot, questions, settings.evidence_threshold())
     metrics = compute_metrics(records, ingest_info)
     print(format_table(metrics))
-    print(format_curve(metrics["abstention_curve"], settings.min_evidence))
+    print(format_curve(metrics["abstention_curve"], settings.evidence_threshold()))
 
     out = args.out or Path(f"eval-{datetime.now(UTC).strftime('%Y%m%dT%H%M%SZ')}.json")
     report = {
@@ -456,6 +461,7 @@ def score_answer(q: Question, answer: Any, min_evidence: float = 0.0) -> dict[st
     drafted_contained = not answer.abstained and contains(strip_citations(answer.text), gold)
     abstained = bool(answer.abstained) or answer.evidence < min_evidence
     picked = None if abstained else drafted
+    first_contained = not abstained and contains(first_sentence(answer.text), gold)
     return {
         "id": q.get("id"),
         "question": q.get("question"),
@@ -467,12 +473,15 @@ def score_answer(q: Question, answer: Any, min_evidence: float = 0.0) -> dict[st
         "answerable": bool(q.get("answer_in_pool")),
         f"hit@{RECALL_AT}": contains(retrieved, gold),
         "contained": drafted_contained and not abstained,
+        "first_contained": first_contained,
+        "answer_chars": None if abstained else len(strip_citations(answer.text)),
         "mc_choice": picked,
         # Abstaining picks nothing, whatever words the fixed "not found" text shares.
         "mc_correct": picked is not None and picked == q.get("answer_index"),
         "drafted_contained": drafted_contained,
         "drafted_mc_correct": drafted is not None and drafted == q.get("answer_index"),
         "seconds": round(float(answer.seconds), 4),
+        "stage_ms": {k: round(v * 1000, 2) for k, v in getattr(answer, "timings", {}).items()},
         "source_urls": [source.url for source in answer.sources[:RECALL_AT]],
     }
 
@@ -481,19 +490,37 @@ def compute_metrics(records: Sequence[dict[str, Any]], ingest: dict[str, Any]) -
     n = len(records)
     hit = f"hit@{RECALL_AT}"
     answerable = [r for r in records if r["answerable"]]
+    unanswerable = [r for r in records if not r["answerable"]]
     latencies = [r["seconds"] * 1000 for r in records]
+    lengths = [r["answer_chars"] for r in records if r.get("answer_chars") is not None]
+    drafted_contained = [r for r in records if r["drafted_contained"]]
+    stages = sorted({stage for r in records for stage in r.get("stage_ms", {})})
     return {
         "n_questions": n,
         "n_answerable": len(answerable),
         f"recall@{RECALL_AT}": rate(sum(r[hit] for r in records), n),
         f"recall@{RECALL_AT}_answerable": rate(sum(r[hit] for r in answerable), len(answerable)),
         "containment": rate(sum(r["contained"] for r in records), n),
+        "containment_answerable": rate(sum(r["contained"] for r in answerable), len(answerable)),
+        "first_sentence_containment": rate(sum(r.get("first_contained", 0) for r in records), n),
         "mc_accuracy": rate(sum(r["mc_correct"] for r in records), n),
         "abstention": rate(sum(r["abstained"] for r in records), n),
+        "abstention_unanswerable": rate(
+            sum(r["abstained"] for r in unanswerable), len(unanswerable)
+        ),
+        # Answers that held the gold before the evidence threshold turned them into "not found".
+        "contained_lost_to_threshold": rate(
+            sum(r["abstained"] for r in drafted_contained), len(drafted_contained)
+        ),
+        "answer_chars_median": round(percentile(lengths, 50)) if lengths else None,
         "abstention_curve": abstention_curve(records),
         "latency_ms": {
             "p50": round(percentile(latencies, 50), 1),
             "p95": round(percentile(latencies, 95), 1),
+        },
+        "stage_ms_p50": {
+            stage: round(percentile([r["stage_ms"].get(stage, 0.0) for r in records], 50), 1)
+            for stage in stages
         },
         "ingest": {
             "articles_per_s": ingest.get("articles_per_s"),
@@ -503,21 +530,30 @@ def compute_metrics(records: Sequence[dict[str, Any]], ingest: dict[str, Any]) -
     }
 
 
-CURVE_THRESHOLDS = (0.0, 0.2, 0.25, 0.3, 0.35, 0.4, 0.45, 0.5, 0.55, 0.6)
+CURVE_THRESHOLDS = (0.0, 0.01, 0.02, 0.05, 0.1, 0.15, 0.2, 0.25, 0.3, 0.35, 0.4, 0.5, 0.6, 0.7)
 
 
 def abstention_curve(records: Sequence[dict[str, Any]]) -> list[dict[str, Any]]:
     """What each `min_evidence` threshold would give: how often the bot abstains, and how
     right it is overall and on the questions it still answers."""
     curve = []
+    unanswerable = sum(not r["answerable"] for r in records)
+    could_contain = sum(r["drafted_contained"] for r in records)
     for threshold in CURVE_THRESHOLDS:
         answered = [r for r in records if r["evidence"] >= threshold and r["evidence"] > 0]
         contained = sum(r["drafted_contained"] for r in answered)
         correct = sum(r["drafted_mc_correct"] for r in answered)
+        refused_unanswerable = unanswerable - sum(not r["answerable"] for r in answered)
         curve.append(
             {
                 "min_evidence": threshold,
                 "abstention": round(1 - len(answered) / len(records), 4) if records else None,
+                "abstention_unanswerable": (
+                    round(refused_unanswerable / unanswerable, 4) if unanswerable else None
+                ),
+                "contained_lost": (
+                    round(1 - contained / could_contain, 4) if could_contain else None
+                ),
                 "containment": round(contained / len(records), 4) if records else None,
                 "mc_accuracy": round(correct / len(records), 4) if records else None,
                 "containment_answered": round(contained / len(answered), 4) if answered else None,
@@ -533,12 +569,26 @@ def format_curve(curve: Sequence[dict[str, Any]], chosen: float) -> str:
     def cell(value: float | None) -> str:
         return "-" if value is None else f"{value:.3f}"
 
-    rows = [("min_evidence", "abstain", "containment", "MC", "of answered: cont.", "MC", "")]
+    rows = [
+        (
+            "min_evidence",
+            "abstain",
+            "abstain (unanswerable)",
+            "contained lost",
+            "containment",
+            "MC",
+            "of answered: cont.",
+            "MC",
+            "",
+        )
+    ]
     for row in curve:
         rows.append(
             (
                 f"{row['min_evidence']:.2f}",
                 cell(row["abstention"]),
+                cell(row["abstention_unanswerable"]),
+                cell(row["contained_lost"]),
                 cell(row["containment"]),
                 cell(row["mc_accuracy"]),
                 cell(row["containment_answered"]),
@@ -546,7 +596,7 @@ def format_curve(curve: Sequence[dict[str, Any]], chosen: float) -> str:
                 "<- setting" if abs(row["min_evidence"] - chosen) < 1e-9 else "",
             )
         )
-    return "\n" + _aligned(rows, left=(0, 6))
+    return "\n" + _aligned(rows, left=(0, 8))
 
 
 def format_table(metrics: dict[str, Any]) -> str:
@@ -556,8 +606,12 @@ def format_table(metrics: dict[str, Any]) -> str:
         (f"recall@{RECALL_AT}", f"recall@{RECALL_AT}"),
         (f"recall@{RECALL_AT}_answerable", f"recall@{RECALL_AT} (answerable)"),
         ("containment", "containment"),
+        ("containment_answerable", "containment (answerable)"),
+        ("first_sentence_containment", "first sentence contains gold"),
         ("mc_accuracy", "MC accuracy"),
         ("abstention", "abstention"),
+        ("abstention_unanswerable", "abstention (unanswerable)"),
+        ("contained_lost_to_threshold", "contained answers lost to min_evidence"),
     ]
     for key, label in labels:
         item = metrics[key]
@@ -567,6 +621,10 @@ def format_table(metrics: dict[str, Any]) -> str:
     n = str(metrics["n_questions"])
     rows.append(("latency p50 (ms)", f"{metrics['latency_ms']['p50']:.0f}", "", n))
     rows.append(("latency p95 (ms)", f"{metrics['latency_ms']['p95']:.0f}", "", n))
+    for stage, value in metrics.get("stage_ms_p50", {}).items():
+        rows.append((f"  {stage} p50 (ms)", f"{value:.0f}", "", n))
+    median = metrics.get("answer_chars_median")
+    rows.append(("answer length median (chars)", "-" if median is None else str(median), "", ""))
     ingest = metrics["ingest"]
     speed = ingest["articles_per_s"]
     label = "ingest articles/s" + (" (earlier run)" if ingest["reused"] else "")

@@ -5,6 +5,7 @@ from __future__ import annotations
 import time
 from collections import Counter
 from collections.abc import Iterator, Sequence
+from dataclasses import replace
 from datetime import date
 from functools import cached_property
 from pathlib import Path
@@ -13,6 +14,7 @@ from typing import TYPE_CHECKING, Any
 from bot.answerer import Drafted, draft_answer
 from bot.followup import search_query
 from bot.llm import fallback, is_extractive, load_chat_model, model_answer, rewrite_question
+from bot.reranker import Reranker, load_reranker
 from bot.retriever import Filters, Passage, Retriever
 from bot.settings import Settings
 from bot.timeparse import asks_about_time, split_as_of, time_window, without_time_phrases
@@ -69,6 +71,11 @@ class NewsBot:
         return load_static_embedder(
             self.settings.embedding_model, Path(self.settings.model_cache_dir)
         )
+
+    @cached_property
+    def reranker(self) -> Reranker | None:
+        """The cross-encoder of the `reranker` setting; None when it is `none`."""
+        return load_reranker(self.settings.reranker)
 
     @cached_property
     def chat_model(self) -> BaseChatModel | None:
@@ -146,6 +153,7 @@ class NewsBot:
             abstained=drafted.abstained,
             seconds=time.perf_counter() - started,
             evidence=drafted.evidence,
+            timings={**drafted.timings, "total": time.perf_counter() - started},
         )
 
     def _search_query(self, question: str, history: History) -> str:
@@ -176,19 +184,25 @@ class NewsBot:
         )
 
     def _draft(self, question: str, query: str, filters: Filters, as_of: date | None) -> Drafted:
+        started = time.perf_counter()
         passages = self.passages(query, filters, as_of)
+        searched = time.perf_counter() - started
         if not passages and self.store.chunk_count() == 0:
             elsewhere = self.store.chunks_elsewhere()
             message = EMPTY_CORPUS if not elsewhere else OTHER_SETTINGS.format(elsewhere)
             return Drafted(message, [message], [], abstained=True)
-        return draft_answer(
+        drafted = draft_answer(
             without_time_phrases(question),
             query,
             passages,
             self.embedder.encode,
             dated=asks_about_time(question),
-            min_evidence=self.settings.min_evidence,
+            min_evidence=self.settings.evidence_threshold(),
+            reranker=self.reranker,
         )
+        stages = {"search": searched, **drafted.timings}
+        stages["compose"] = time.perf_counter() - started - sum(stages.values())
+        return replace(drafted, timings=stages)
 
     def stats(self) -> dict[str, Any]:
         """Corpus summary: articles, chunks, publishers and the span of dates."""

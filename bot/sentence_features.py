@@ -64,8 +64,9 @@ _ASKS: dict[str, tuple[re.Pattern[str], re.Pattern[str]]] = {
     "asks_why_has_reason": (re.compile(r"\bwhy\b", re.I), _REASON_WORDS),
 }
 
-# The encoder's cosine similarities: to the whole question, and to its asking clause.
-ENCODED = ("similarity", "similarity_ask")
+# The encoder's cosine similarities (to the whole question, and to its asking clause),
+# and the cross-encoder's relevance logit.
+ENCODED = ("similarity", "similarity_ask", "rerank")
 FEATURES = (
     "overlap",  # idf-weighted share of the question's terms in the sentence
     "overlap_ask",  # the same for the asking clause ("Mardi Gras is French for what?")
@@ -89,29 +90,54 @@ _SHORT_WORDS = 10
 # Fitted by `python -m bench.fit_answerer` (900 DEV questions, seed 1, the eval's
 # 300 left out): a sentence's log-odds of holding the answer, up to a constant.
 WEIGHTS: dict[str, float] = {
-    "similarity": 4.449,
-    "similarity_ask": 1.326,
-    "overlap": 0.568,
-    "overlap_ask": 1.636,
-    "overlap_with_title": 1.224,
-    "overlap_previous": 0.322,
-    "title_overlap": -3.011,
-    "article_score": 10.216,
-    "first_article": -0.110,
-    "asks_who_has_name": 1.452,
-    "asks_amount_has_number": 3.145,
-    "asks_share_has_percent": 5.186,
-    "asks_when_has_date": 1.730,
+    "similarity": 0.309,
+    "similarity_ask": 0.763,
+    "rerank": 0.258,
+    "overlap": -2.851,
+    "overlap_ask": 2.380,
+    "overlap_with_title": 1.240,
+    "overlap_previous": 0.072,
+    "title_overlap": -3.121,
+    "article_score": 9.225,
+    "first_article": -0.172,
+    "asks_who_has_name": 1.007,
+    "asks_amount_has_number": 2.964,
+    "asks_share_has_percent": 2.510,
+    "asks_when_has_date": 1.734,
     "asks_why_has_reason": 0.000,
-    "has_new_name": 0.370,
-    "has_new_number": 0.347,
-    "novelty": 2.694,
-    "first_sentence": 1.662,
-    "second_sentence": 0.769,
-    "later_chunk": 0.113,
-    "short": 1.425,
-    "log_words": 0.578,
-    "quote": -0.059,
+    "has_new_name": 0.369,
+    "has_new_number": 0.304,
+    "novelty": 2.362,
+    "first_sentence": 1.288,
+    "second_sentence": 0.414,
+    "later_chunk": 0.166,
+    "short": 1.401,
+    "log_words": 0.649,
+    "quote": -0.153,
+}
+# The shortlist's: the cheap features alone, fitted on their own by the same command.
+PRIOR_WEIGHTS: dict[str, float] = {
+    "overlap": 1.842,
+    "overlap_ask": 2.013,
+    "overlap_with_title": 0.751,
+    "overlap_previous": 0.702,
+    "title_overlap": -1.946,
+    "article_score": 10.018,
+    "first_article": -0.166,
+    "asks_who_has_name": 1.250,
+    "asks_amount_has_number": 3.304,
+    "asks_share_has_percent": 3.290,
+    "asks_when_has_date": 2.107,
+    "asks_why_has_reason": 0.000,
+    "has_new_name": 0.407,
+    "has_new_number": 0.405,
+    "novelty": -1.040,
+    "first_sentence": 1.466,
+    "second_sentence": 0.410,
+    "later_chunk": 0.032,
+    "short": 1.519,
+    "log_words": 1.090,
+    "quote": -0.194,
 }
 
 

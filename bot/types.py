@@ -42,9 +42,11 @@ class Answer:
     as_of: date | None = None
     abstained: bool = False
     seconds: float = 0.0
-    # How near the best sentence came to the question (cosine); the bot abstains below
-    # its `min_evidence` setting.
+    # How near the best sentence came to the question: the reranker's relevance (0-1),
+    # or cosine without a reranker; the bot abstains below its `min_evidence` setting.
     evidence: float = 0.0
+    # Seconds per stage of the answer: search, encode, rerank, compose.
+    timings: dict[str, float] = field(default_factory=dict)
 
     @property
     def cited_sources(self) -> list[Source]:
@@ -60,4 +62,5 @@ class Answer:
             "abstained": self.abstained,
             "evidence": round(self.evidence, 4),
             "seconds": round(self.seconds, 4),
+            "timings": {stage: round(value, 4) for stage, value in self.timings.items()},
         }

@@ -24,6 +24,10 @@ def test_seed_question_names_both_banks_targets_and_reason(bot: NewsBot) -> None
     for fact in ("Morgan Stanley", "Citi", "24,000", "19,400", "24,500", "tech rally"):
         assert fact in answer.text, (fact, answer.text)
     assert not answer.abstained
+    # The sentence that answers comes first, not after the index close.
+    first = MARKER.split(answer.text, maxsplit=1)[0]
+    for fact in ("Morgan Stanley", "24,000", "Citi", "tech rally"):
+        assert fact in first, (fact, first)
     numbers = cited_numbers(answer)
     assert numbers
     by_n = {s.n: s for s in answer.sources}
@@ -59,18 +63,33 @@ def test_stream_yields_the_answer_text_then_the_answer(bot: NewsBot) -> None:
 
 
 @pytest.mark.parametrize(
-    "question",
+    ("question", "said"),
     [
-        "Who scored the winning goal in the 1998 football World Cup final?",
+        (
+            "Who scored the winning goal in the 1998 football World Cup final?",
+            "I found nothing about World Cup in the ingested news.",
+        ),
         # "Peru" occurs in a copper story: one shared word is not an answer.
-        "What is the capital of Peru?",
+        ("What is the capital of Peru?", "I could not find an answer"),
     ],
 )
-def test_unrelated_question_gets_a_plain_no_answer(bot: NewsBot, question: str) -> None:
+def test_unrelated_question_gets_a_plain_no_answer(bot: NewsBot, question: str, said: str) -> None:
     answer = bot.ask(question)
     assert answer.abstained
-    assert "could not find" in answer.text
+    assert said in answer.text
     assert not cited_numbers(answer)
+
+
+def test_a_company_the_news_never_mentions_is_named_as_not_found(
+    bot: NewsBot, seed_article: Path
+) -> None:
+    """No Apple story in the sample news: another company's sales are not an answer."""
+    corpus = SAMPLE_NEWS.read_text() + seed_article.read_text()
+    assert "Apple" not in corpus and "iPhone" not in corpus
+    answer = bot.ask("What did Apple report for iPhone sales?")
+    assert answer.abstained
+    assert answer.text == "I found nothing about Apple or iPhone in the ingested news."
+    assert answer.sources and not answer.cited_sources  # the closest, shown as related only
 
 
 def test_until_filter_excludes_newer_articles(bot: NewsBot) -> None:
@@ -186,7 +205,7 @@ def test_a_question_in_an_article_is_not_its_answer(fresh_bot: NewsBot, tmp_path
 def test_a_stricter_evidence_setting_abstains_and_says_how_near_it_came(bot: NewsBot) -> None:
     answer = bot.ask(SEED_QUESTION)
     assert not answer.abstained and 0.3 <= answer.evidence <= 1.0
-    strict = NewsBot(bot.settings.model_copy(update={"min_evidence": 0.99}))
+    strict = NewsBot(bot.settings.model_copy(update={"min_evidence": 1.0}))
     strict.__dict__.update(embedder=bot.embedder, index_embedder=bot.index_embedder)
     refused = strict.ask(SEED_QUESTION)
     assert refused.abstained and refused.evidence == pytest.approx(answer.evidence, abs=1e-4)

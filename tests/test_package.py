@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import ensurepip
 import os
+import shutil
 import subprocess
 import sys
 import tomllib
@@ -32,10 +33,22 @@ def run(
     return subprocess.run(command, env=env, cwd=cwd, capture_output=True, text=True, check=False)
 
 
+def source_files() -> list[str]:
+    """The checkout's files as a fresh clone would have them (plus new, unignored ones)."""
+    listed = run(["git", "ls-files", "--cached", "--others", "--exclude-standard"], cwd=REPO)
+    return [name for name in listed.stdout.splitlines() if (REPO / name).is_file()]
+
+
 @pytest.fixture(scope="module")
 def wheel(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    out = tmp_path_factory.mktemp("wheel")
-    built = run([sys.executable, "-m", "pip", "wheel", "--no-deps", "-w", str(out), str(REPO)])
+    """`pip wheel .` in a copy of the source, so no earlier build/ of this checkout leaks in
+    and the build writes nothing into it."""
+    source, out = tmp_path_factory.mktemp("source"), tmp_path_factory.mktemp("wheel")
+    for name in source_files():
+        (source / name).parent.mkdir(parents=True, exist_ok=True)
+        shutil.copy2(REPO / name, source / name)
+    pip_wheel = [sys.executable, "-m", "pip", "wheel", "--no-deps", "-w", str(out), "."]
+    built = run(pip_wheel, cwd=source)
     assert built.returncode == 0, built.stdout + built.stderr
     (wheel_file,) = out.glob("newsbot-*.whl")
     return wheel_file
@@ -69,7 +82,7 @@ def stock_venv(
 
 
 def test_wheel_holds_the_packages_and_sample_news_and_nothing_else(wheel: Path) -> None:
-    tracked = run(["git", "ls-files", *PACKAGES], cwd=REPO).stdout.split()
+    tracked = [name for name in source_files() if name.split("/")[0] in PACKAGES]
     assert "ingest/samples/sample_news.jsonl" in tracked
     names = zipfile.ZipFile(wheel).namelist()
     dist_info = f"newsbot-{VERSION}.dist-info/"

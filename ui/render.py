@@ -159,6 +159,11 @@ def answer_markdown(answer: Answer) -> str:
     if answer.searched:
         text += f"\n\n*Searched for: {md_text(answer.searched)}*"
     cited = answer.cited_sources
+    if answer.abstained and answer.sources:
+        related = [f"- {_source_line(source)}" for source in answer.sources]
+        return "\n".join(
+            [text, "", "**The closest articles** (none of them answers it)", "", *related]
+        )
     if not cited:
         return text
     lines = [text, "", "**Sources**", ""]
@@ -205,7 +210,7 @@ def source_card(source: Source) -> str:
         title = f"<a href='{html_text(url)}' target='_blank' rel='noopener noreferrer'>{title}</a>"
     meta = [html_text(source.source) if source.source else "unknown publisher"]
     meta.append(html_text(source.published or "undated"))
-    meta.append("cited" if source.cited else "retrieved, not cited")
+    meta.append("cited" if source.cited else "related, not cited")
     path = "" if url else local_path(source.url)
     local = f"<div class='nb-local'>{html_text(path)}</div>" if path else ""
     kind = "nb-card nb-cited" if source.cited else "nb-card"
