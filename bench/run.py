@@ -66,6 +66,13 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         help="Comma-separated store sizes in chunks (default 10000; with --full "
         "10000,100000,1000000; 0 skips).",
     )
+    parser.add_argument(
+        "--store",
+        type=Path,
+        help="Time answers and cold starts on this filled data dir (e.g. the one "
+        "`newsbot --data-dir D eval ... --corpus full` made) instead of ingesting; "
+        "no ingest or scaling figures.",
+    )
     parser.add_argument("--out", type=Path, help="Also write the results as JSON here.")
     args = parser.parse_args(argv)
     if min(args.sample, args.questions, args.repeats, args.cold_runs) < 1:
@@ -150,11 +157,17 @@ def bench_latency(bot: NewsBot, args: argparse.Namespace) -> dict[str, Any]:
     questions = dev_questions(args.corpus.parent, args.questions)
     bot.ask(questions[0]["question"])  # warm-up: the first query opens the indexes
     results: dict[str, Any] = {"questions": len(questions)}
+    stages: dict[str, list[float]] = {}
     for label in ("dated", "undated", "window"):
         p50s: list[float] = []
         p95s: list[float] = []
         for run in range(args.repeats):
-            seconds = [_ask(bot, q, label).seconds * 1000 for q in questions]
+            answers = [_ask(bot, q, label) for q in questions]
+            seconds = [answer.seconds * 1000 for answer in answers]
+            if label == "dated":
+                for answer in answers:
+                    for stage, value in answer.timings.items():
+                        stages.setdefault(stage, []).append(value * 1000)
             p50s.append(percentile(seconds, 50))
             p95s.append(percentile(seconds, 95))
             print(
@@ -164,6 +177,9 @@ def bench_latency(bot: NewsBot, args: argparse.Namespace) -> dict[str, Any]:
         results[f"{label}_p50_ms_runs"] = [round(v, 1) for v in p50s]
         results[f"{label}_p50_ms"] = round(statistics.median(p50s), 1)
         results[f"{label}_p95_ms"] = round(statistics.median(p95s), 1)
+    results["dated_stage_p50_ms"] = {
+        stage: round(percentile(values, 50), 1) for stage, values in stages.items()
+    }
     return results
 
 
@@ -184,14 +200,15 @@ def bench(args: argparse.Namespace, data_dir: Path) -> dict[str, Any]:
         "corpus": str(args.corpus),
         "machine": f"{os.cpu_count()} CPUs, {platform.processor() or platform.machine()}",
     }
-    results.update(bench_ingest(bot, args, data_dir))
+    if args.store is None:
+        results.update(bench_ingest(bot, args, data_dir))
     results.update(bench_latency(bot, args))
     question = dev_questions(args.corpus.parent, 1)[0]["question"]
     colds = [cold_start(data_dir, question) for _ in range(args.cold_runs)]
     results["cold_start_seconds_runs"] = [round(v, 2) for v in colds]
     results["cold_start_seconds"] = round(statistics.median(colds), 2)
     results["scale"] = []
-    for size in args.scale_sizes:
+    for size in args.scale_sizes if args.store is None else []:
         print(f"scaling: {size} chunks", file=sys.stderr)
         results["scale"].append(scale.measure(size, args.corpus))
     return results
@@ -199,28 +216,18 @@ def bench(args: argparse.Namespace, data_dir: Path) -> dict[str, Any]:
 
 def format_table(results: dict[str, Any]) -> str:
     runs = len(results["dated_p50_ms_runs"])
-    rows = [
-        ("articles ingested", f"{results['articles_read']}", f"{results['chunks']} chunks"),
-        ("ingest articles/s", f"{results['ingest_articles_per_s']:.1f}", "model load excluded"),
-        ("ingest chunks/s", f"{results['ingest_chunks_per_s']:.1f}", "end to end"),
-        (
-            "index encoder chunks/s",
-            f"{results['index_encoder_chunks_per_s']:.0f}",
-            f"raw, same chunks; ingest/encoder = {results['ingest_to_encoder_ratio']:.2f}",
-        ),
-        ("full model chunks/s", f"{results['full_model_chunks_per_s']:.1f}", "for comparison"),
-        (
-            "ingest peak RSS (MB)",
-            f"{results['ingest_peak_rss_mb']:.0f}",
-            "bench process, with both models and the article list",
-        ),
-        ("model load (s)", f"{results['model_load_seconds']:.1f}", ""),
+    rows = _ingest_rows(results) if "articles_read" in results else []
+    rows += [
         (
             "answer p50, dated (ms)",
             f"{results['dated_p50_ms']:.0f}",
             f"median of {runs} runs x {results['questions']} q",
         ),
         ("answer p95, dated (ms)", f"{results['dated_p95_ms']:.0f}", ""),
+        *(
+            (f"  {stage} p50 (ms)", f"{value:.0f}", "dated answers")
+            for stage, value in results["dated_stage_p50_ms"].items()
+        ),
         ("answer p50, undated (ms)", f"{results['undated_p50_ms']:.0f}", ""),
         ("answer p95, undated (ms)", f"{results['undated_p95_ms']:.0f}", ""),
         ("answer p50, 30-day window (ms)", f"{results['window_p50_ms']:.0f}", "since/until"),
@@ -239,6 +246,26 @@ def format_table(results: dict[str, Any]) -> str:
     if results["scale"]:
         lines += ["", scale_table(results["scale"])]
     return "\n".join(lines)
+
+
+def _ingest_rows(results: dict[str, Any]) -> list[tuple[str, str, str]]:
+    return [
+        ("articles ingested", f"{results['articles_read']}", f"{results['chunks']} chunks"),
+        ("ingest articles/s", f"{results['ingest_articles_per_s']:.1f}", "model load excluded"),
+        ("ingest chunks/s", f"{results['ingest_chunks_per_s']:.1f}", "end to end"),
+        (
+            "index encoder chunks/s",
+            f"{results['index_encoder_chunks_per_s']:.0f}",
+            f"raw, same chunks; ingest/encoder = {results['ingest_to_encoder_ratio']:.2f}",
+        ),
+        ("full model chunks/s", f"{results['full_model_chunks_per_s']:.1f}", "for comparison"),
+        (
+            "ingest peak RSS (MB)",
+            f"{results['ingest_peak_rss_mb']:.0f}",
+            "bench process, with both models and the article list",
+        ),
+        ("model load (s)", f"{results['model_load_seconds']:.1f}", ""),
+    ]
 
 
 def scale_table(rows: list[dict[str, Any]]) -> str:
@@ -284,7 +311,7 @@ def main(argv: list[str] | None = None) -> int:
         print(f"bench: {args.corpus} does not exist", file=sys.stderr)
         return 2
     with tempfile.TemporaryDirectory(prefix="newsbot-bench-") as scratch:
-        results = bench(args, Path(scratch))
+        results = bench(args, args.store or Path(scratch))
     print(format_table(results))
     if args.out:
         args.out.parent.mkdir(parents=True, exist_ok=True)

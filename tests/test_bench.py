@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 
 from bench import run
+from bot import NewsBot
 from tests.conftest import shared_dir
 
 
@@ -31,3 +32,18 @@ def test_a_tiny_bench_run_prints_every_figure(
     # HNSW on real vectors finds nearly all of the exact nearest chunks.
     assert scaled["vector_recall@30"] >= 0.9
     assert scaled["disk_mb"] > 0 and scaled["serving_peak_rss_mb"] > 0
+
+
+@pytest.mark.slow
+def test_a_bench_on_a_filled_store_times_each_stage_and_ingests_nothing(
+    bot: NewsBot, capsys: pytest.CaptureFixture[str]
+) -> None:
+    corpus = shared_dir() / "data" / "realtimeqa-dev" / "corpus.jsonl.gz"
+    chunks = bot.store.chunk_count()
+    argv = ["--corpus", str(corpus), "--store", str(bot.settings.data_dir)]
+    assert run.main([*argv, "--questions", "3", "--repeats", "1", "--cold-runs", "1"]) == 0
+    printed = capsys.readouterr().out
+    for label in ("answer p50, dated", "  search p50", "  compose p50", "cold `newsbot ask`"):
+        assert label in printed
+    assert "ingest articles/s" not in printed and "recall@30" not in printed
+    assert bot.store.chunk_count() == chunks
