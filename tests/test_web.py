@@ -213,6 +213,17 @@ def test_answer_markdown_lists_cited_sources() -> None:
     assert "Title 2" not in text
 
 
+def test_a_not_found_answer_lists_the_closest_articles_as_related_only() -> None:
+    said = "I found nothing about Apple in the ingested news."
+    answer = Answer("q", said, [_source(1), _source(2)], abstained=True)
+    text = render.answer_markdown(answer)
+    assert text.startswith(said) and "(#nb-source-" not in text  # no citation marker
+    assert "**The closest articles** (none of them answers it)" in text
+    assert "[Title 1](https://example.com/1)" in text and "[Title 2]" in text
+    assert "**Sources**" not in text
+    assert render.sources_html(answer).count("related, not cited") == 2
+
+
 def test_examples_and_summary_come_from_the_corpus() -> None:
     metadatas: list[dict[str, Any]] = [
         {"title": "Old news about rates", "source": "A", "published": "2024-01-01"},
