@@ -481,7 +481,7 @@ def score_answer(q: Question, answer: Any, min_evidence: float = 0.0) -> dict[st
         "drafted_contained": drafted_contained,
         "drafted_mc_correct": drafted is not None and drafted == q.get("answer_index"),
         "seconds": round(float(answer.seconds), 4),
-        "stage_ms": {k: round(v * 1000, 2) for k, v in getattr(answer, "timings", {}).items()},
+        "stage_ms": {k: round(v * 1000, 2) for k, v in answer.timings.items()},
         "source_urls": [source.url for source in answer.sources[:RECALL_AT]],
     }
 
@@ -492,9 +492,9 @@ def compute_metrics(records: Sequence[dict[str, Any]], ingest: dict[str, Any]) -
     answerable = [r for r in records if r["answerable"]]
     unanswerable = [r for r in records if not r["answerable"]]
     latencies = [r["seconds"] * 1000 for r in records]
-    lengths = [r["answer_chars"] for r in records if r.get("answer_chars") is not None]
+    lengths = [r["answer_chars"] for r in records if r["answer_chars"] is not None]
     drafted_contained = [r for r in records if r["drafted_contained"]]
-    stages = sorted({stage for r in records for stage in r.get("stage_ms", {})})
+    stages = sorted({stage for r in records for stage in r["stage_ms"]})
     return {
         "n_questions": n,
         "n_answerable": len(answerable),
@@ -502,7 +502,7 @@ def compute_metrics(records: Sequence[dict[str, Any]], ingest: dict[str, Any]) -
         f"recall@{RECALL_AT}_answerable": rate(sum(r[hit] for r in answerable), len(answerable)),
         "containment": rate(sum(r["contained"] for r in records), n),
         "containment_answerable": rate(sum(r["contained"] for r in answerable), len(answerable)),
-        "first_sentence_containment": rate(sum(r.get("first_contained", 0) for r in records), n),
+        "first_sentence_containment": rate(sum(r["first_contained"] for r in records), n),
         "mc_accuracy": rate(sum(r["mc_correct"] for r in records), n),
         "abstention": rate(sum(r["abstained"] for r in records), n),
         "abstention_unanswerable": rate(
@@ -621,9 +621,9 @@ def format_table(metrics: dict[str, Any]) -> str:
     n = str(metrics["n_questions"])
     rows.append(("latency p50 (ms)", f"{metrics['latency_ms']['p50']:.0f}", "", n))
     rows.append(("latency p95 (ms)", f"{metrics['latency_ms']['p95']:.0f}", "", n))
-    for stage, value in metrics.get("stage_ms_p50", {}).items():
+    for stage, value in metrics["stage_ms_p50"].items():
         rows.append((f"  {stage} p50 (ms)", f"{value:.0f}", "", n))
-    median = metrics.get("answer_chars_median")
+    median = metrics["answer_chars_median"]
     rows.append(("answer length median (chars)", "-" if median is None else str(median), "", ""))
     ingest = metrics["ingest"]
     speed = ingest["articles_per_s"]

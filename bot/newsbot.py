@@ -153,7 +153,7 @@ class NewsBot:
             abstained=drafted.abstained,
             seconds=time.perf_counter() - started,
             evidence=drafted.evidence,
-            timings={**drafted.timings, "total": time.perf_counter() - started},
+            timings=drafted.timings,
         )
 
     def _search_query(self, question: str, history: History) -> str:
