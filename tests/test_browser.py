@@ -72,22 +72,31 @@ def page(browser: Any, app_url: str) -> Any:
     return tab
 
 
+ANSWERED = """(question) => {
+    const messages = [...document.querySelectorAll('#chat .message')];
+    const asked = messages.findLastIndex(
+        (m) => m.classList.contains('user') && m.innerText.includes(question));
+    const reply = messages.slice(asked + 1).find((m) => m.classList.contains('bot'));
+    const sources = document.querySelector('#sources').innerText;
+    return asked >= 0 && reply !== undefined && reply.innerText.trim() !== ''
+        && !sources.includes('Searching the news');
+}"""
+
+
 def ask(page: Any, question: str) -> str:
-    """Type a question, submit it, and wait for its streamed answer to finish."""
-    answers = page.locator("#chat .message.bot")
-    before = answers.count()
+    """Type a question, submit it, and wait for its streamed answer to finish.
+
+    Waits on this question's own turn (the reply after the user message that holds it),
+    never on a message count, which a re-render of the chat can reset for a moment.
+    The sources panel says "Searching the news" from the moment the question shows and
+    is written once, with the final answer.
+    """
     box = page.locator("#question textarea")
     box.fill(question)
     box.press("Enter")
-    page.wait_for_function(
-        """(n) => document.querySelectorAll('#chat .message.bot').length > n""", arg=before
-    )
-    # The sources panel is written once, with the final answer.
-    page.wait_for_function(
-        """() => !document.querySelector('#sources').innerText.includes('Searching the news')"""
-    )
+    page.wait_for_function(ANSWERED, arg=question)
     page.wait_for_timeout(300)  # the last streamed chunk settles
-    return str(answers.last.inner_text())
+    return str(page.locator("#chat .message.bot").last.inner_text())
 
 
 def shot(page: Any, name: str) -> None:
@@ -170,12 +179,15 @@ def test_retry_asks_again_and_clear_empties_the_chat(page: Any) -> None:
     count, first = answers.count(), answers.first.inner_text()
     assert answers.last.inner_text() != first
     page.locator("#chat button[aria-label='Retry']").last.click()
-    page.wait_for_timeout(500)
     page.wait_for_function(
-        """() => !document.querySelector('#sources').innerText.includes('Searching the news')"""
+        """(first) => {
+            const bots = document.querySelectorAll('#chat .message.bot');
+            return bots.length > 0 && bots[bots.length - 1].innerText === first
+                && !document.querySelector('#sources').innerText.includes('Searching the news');
+        }""",
+        arg=first,
     )
-    page.wait_for_timeout(300)
-    assert answers.count() == count and answers.last.inner_text() == first
+    assert answers.count() == count
     page.locator("#chat button[aria-label='Clear']").first.click()
     page.wait_for_function("() => document.querySelectorAll('#chat .message').length === 0")
     page.get_by_text("Sources of the latest answer appear here.").wait_for()
