@@ -1,12 +1,19 @@
 """`python -m bench.fit_answerer`: fit the answerer's sentence weights on real questions.
 
-The answerer ranks candidate sentences by a weighted sum of cheap features and the
-encoder's similarity (`bot.sentence_features`). This fits those weights on DEV questions
-of `../shared/data/realtimeqa-dev`: for each question, the sentences newsbot itself would
-consider (same retrieval, question dated as in `newsbot eval`) labelled by whether they
-contain the gold answer; a listwise softmax (the gold sentences' share of probability)
-with a little L2, by L-BFGS. Questions none of whose candidates hold the gold teach
-nothing and are skipped.
+The answerer ranks in two steps (`bot.answerer`): cheap features (`bot.sentence_features`)
+shortlist a question's candidate sentences, then the shortlist alone is scored with the
+encoder's similarities and the cross-encoder's relevance added. This fits both weight sets
+on DEV questions of `../shared/data/realtimeqa-dev`, each on what it will score:
+
+1. for each question, every sentence newsbot itself would consider (same retrieval,
+   question dated as in `newsbot eval`), labelled by whether it contains the gold answer;
+   `PRIOR_WEIGHTS` are fitted on their cheap features;
+2. those weights pick each question's shortlist, as the answerer does, and `WEIGHTS` are
+   fitted on the shortlisted sentences with every feature.
+
+Both fits are a listwise softmax (the gold sentences' share of probability) with a little
+L2, by L-BFGS. Questions none (or all) of whose candidates hold the gold teach nothing and
+are skipped.
 
 The sample `newsbot eval --limit 300 --seed 0` asks is left out by default, so the
 figures reported from it are not fitted on. Needs a data dir filled by
@@ -19,6 +26,7 @@ from __future__ import annotations
 import argparse
 import pickle
 import sys
+from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
 
@@ -28,19 +36,31 @@ from tqdm import tqdm
 
 from bench.corpus import DEV
 from bot import NewsBot
-from bot.answerer import candidate_sentences, group_by_article
+from bot.answerer import candidate_sentences, group_by_article, shortlisted
 from bot.evaluate import contains, load_questions, sample_questions
+from bot.followup import reading_query
 from bot.retriever import Filters
 from bot.sentence_features import ENCODED, FEATURES, WEIGHTS, ask_clause, sentence_features
 from bot.timeparse import without_time_phrases
 
 NAMES = (*ENCODED, *FEATURES)
+Group = tuple[np.ndarray, np.ndarray]  # (one row of features per sentence, gold labels)
 
 
-def collect(bot: NewsBot, questions: list[dict]) -> list[tuple[np.ndarray, np.ndarray]]:
-    """Per usable question: the feature matrix (`ENCODED` columns first) and labels."""
-    groups = []
-    for q in tqdm(questions, desc="Questions", unit="question", file=sys.stderr):
+@dataclass(frozen=True)
+class Candidates:
+    """One question's candidate sentences with their cheap features and gold labels."""
+
+    question: str
+    texts: list[str]
+    features: np.ndarray
+    labels: np.ndarray
+
+
+def collect_candidates(bot: NewsBot, questions: list[dict]) -> list[Candidates]:
+    """Step 1's data: the questions some but not all of whose candidates hold the gold."""
+    found = []
+    for q in tqdm(questions, desc="Retrieving", unit="question", file=sys.stderr):
         text = str(q["question"])
         passages = bot.passages(text, Filters(), date.fromisoformat(q["date"]))
         sentences = candidate_sentences(group_by_article(passages))
@@ -48,15 +68,28 @@ def collect(bot: NewsBot, questions: list[dict]) -> list[tuple[np.ndarray, np.nd
         if not labels.any() or labels.all():
             continue
         features, _ = sentence_features(without_time_phrases(text), sentences)
-        texts = [s.text for s in sentences]
-        encoded = bot.embedder.encode([text, ask_clause(text), *texts])
+        found.append(Candidates(text, [s.text for s in sentences], features, labels))
+    return found
+
+
+def shortlist_groups(bot: NewsBot, candidates: list[Candidates], prior: np.ndarray) -> list[Group]:
+    """Step 2's data: each question's shortlist by `prior`, with the encoded columns."""
+    groups = []
+    for c in tqdm(candidates, desc="Encoding shortlists", unit="question", file=sys.stderr):
+        keep = shortlisted(c.features @ prior)
+        labels = c.labels[keep]
+        if not labels.any() or labels.all():
+            continue
+        texts = [c.texts[i] for i in keep]
+        encoded = bot.embedder.encode([c.question, ask_clause(c.question), *texts])
         similarity = encoded[2:] @ encoded[:2].T
-        relevance = bot.reranker.score(text, texts) if bot.reranker else np.zeros(len(texts))
-        groups.append((np.column_stack([similarity, relevance, features]), labels))
+        reading = reading_query(c.question, c.question)
+        relevance = bot.reranker.score(reading, texts) if bot.reranker else np.zeros(len(texts))
+        groups.append((np.column_stack([similarity, relevance, c.features[keep]]), labels))
     return groups
 
 
-def fit(groups: list[tuple[np.ndarray, np.ndarray]], l2: float) -> np.ndarray:
+def fit(groups: list[Group], l2: float) -> np.ndarray:
     def loss(w: np.ndarray) -> tuple[float, np.ndarray]:
         total, grad = l2 * float(w @ w), 2 * l2 * w
         for x, gold in groups:
@@ -72,7 +105,7 @@ def fit(groups: list[tuple[np.ndarray, np.ndarray]], l2: float) -> np.ndarray:
     return np.asarray(result.x)
 
 
-def top1(groups: list[tuple[np.ndarray, np.ndarray]], w: np.ndarray) -> float:
+def top1(groups: list[Group], w: np.ndarray) -> float:
     return float(np.mean([gold[int(np.argmax(x @ w))] for x, gold in groups]))
 
 
@@ -88,10 +121,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--cache",
         type=Path,
-        help="Keep the collected features in this file and reuse them (to try other --l2).",
-    )
-    parser.add_argument(
-        "--shortlist", type=int, default=24, help="Shortlist size to report recall for."
+        help="Keep the retrieved candidates in this file and reuse them (to try other --l2).",
     )
     parser.add_argument(
         "--keep-eval-sample",
@@ -107,17 +137,24 @@ def main(argv: list[str] | None = None) -> int:
     )
     pool = [q for q in questions if q["id"] not in held_out]
     chosen = sample_questions(pool, args.limit, args.seed, markets_only=False)
+    bot = NewsBot(data_dir=args.data_dir)
     if args.cache and args.cache.exists():
-        groups = pickle.loads(args.cache.read_bytes())
+        candidates = pickle.loads(args.cache.read_bytes())
     else:
-        groups = collect(NewsBot(data_dir=args.data_dir), chosen)
+        candidates = collect_candidates(bot, chosen)
         if args.cache:
-            args.cache.write_bytes(pickle.dumps(groups))
+            args.cache.write_bytes(pickle.dumps(candidates))
+    cheap = [(c.features, c.labels) for c in candidates]
+    prior = fit(cheap, args.l2)
+    print(f"{len(cheap)} of {len(chosen)} questions have gold among their candidates")
+    kept = [shortlist_recall(g, prior) for g in cheap]
+    print(f"gold kept in the shortlist by the cheap weights: {np.mean(kept):.3f}")
+    groups = shortlist_groups(bot, candidates, prior)
     half = len(groups) // 2
     check = fit(groups[:half], args.l2)
     print(
-        f"{len(groups)} of {len(chosen)} questions have gold among their candidates; "
-        f"top-1 gold on the other half when fitted on one half: {top1(groups[half:], check):.3f}"
+        f"{len(groups)} shortlists hold gold among others; top-1 gold on the other half "
+        f"when fitted on one half: {top1(groups[half:], check):.3f}"
     )
     now = np.array([WEIGHTS.get(name, 0.0) for name in NAMES])
     print(
@@ -126,20 +163,20 @@ def main(argv: list[str] | None = None) -> int:
     )
     weights = fit(groups, args.l2)
     print(f"top-1 gold, fitted on all: {top1(groups, weights):.3f}")
-    # The shortlist's weights: the cheap features alone, fitted on their own (the full
-    # model leans on the encoders and would misjudge without them).
-    cheap = [(x[:, len(ENCODED) :], gold) for x, gold in groups]
-    prior = fit(cheap, args.l2)
-    kept = [shortlist_recall(g, prior, args.shortlist) for g in cheap]
-    print(f"gold kept in a shortlist of {args.shortlist} by the cheap weights: {np.mean(kept):.3f}")
+    # For `reranker=none`: the same fit without the cross-encoder's column.
+    plain = [i for i, name in enumerate(NAMES) if name != "rerank"]
+    plain_groups = [(x[:, plain], gold) for x, gold in groups]
+    without = fit(plain_groups, args.l2)
+    print(f"top-1 gold without the reranker, fitted on all: {top1(plain_groups, without):.3f}")
     _print_weights("WEIGHTS", NAMES, weights)
+    _print_weights("WEIGHTS_WITHOUT_RERANK", tuple(NAMES[i] for i in plain), without)
     _print_weights("PRIOR_WEIGHTS", FEATURES, prior)
     return 0
 
 
-def shortlist_recall(group: tuple[np.ndarray, np.ndarray], w: np.ndarray, size: int) -> bool:
+def shortlist_recall(group: Group, w: np.ndarray) -> bool:
     x, gold = group
-    return bool(gold[np.argsort(-(x @ w), kind="stable")[:size]].any())
+    return bool(gold[shortlisted(x @ w)].any())
 
 
 def _print_weights(name: str, names: tuple[str, ...], values: np.ndarray) -> None:

@@ -6,6 +6,8 @@ import re
 from collections.abc import Mapping, Sequence
 from typing import Any
 
+from bot.sentence_features import ask_clause
+
 _REFERS_BACK = re.compile(
     r"\b(they|them|their|it|its|he|she|his|her|this|that|these|those|there|"
     r"the (?:company|bank|firm|index|stock|move|decision))\b",
@@ -65,3 +67,19 @@ def search_query(question: str, history: Sequence[Any]) -> str:
     if _REFERS_BACK.search(question) or len(question.split()) <= _SHORT:
         return f"{previous} {question}"
     return question
+
+
+def reading_query(question: str, query: str) -> str:
+    """What the cross-encoder reads beside each sentence: the question's asking clause,
+    after the earlier question a follow-up was searched with.
+
+    Quiz-style questions set a scene first ("Carnival closed this week. Mardi Gras is
+    French for what?"); read whole, the scene pulls the reranker toward sentences about
+    it. Reading the asking clause alone found the answer sentence first for 0.561 of 305
+    DEV questions instead of 0.534 (two-fold fits, `rerank` as the only model feature
+    changed). A follow-up keeps its earlier question: "And why?" alone asks nothing.
+    """
+    if not query.endswith(question):  # rewritten by a language model: read as written
+        return query
+    earlier = query[: len(query) - len(question)]
+    return f"{earlier}{ask_clause(question)}".strip()

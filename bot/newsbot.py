@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from bot.answerer import Drafted, draft_answer
-from bot.followup import search_query
+from bot.followup import reading_query, search_query
 from bot.llm import fallback, is_extractive, load_chat_model, model_answer, rewrite_question
 from bot.reranker import Reranker, load_reranker
 from bot.retriever import Filters, Passage, Retriever
@@ -199,6 +199,7 @@ class NewsBot:
             dated=asks_about_time(question),
             min_evidence=self.settings.evidence_threshold(),
             reranker=self.reranker,
+            reading=reading_query(question, query),
         )
         stages = {"search": searched, **drafted.timings}
         stages["compose"] = time.perf_counter() - started - sum(stages.values())

@@ -5,6 +5,7 @@ from __future__ import annotations
 import numpy as np
 
 from bench.fit_answerer import NAMES, fit, top1
+from bot.followup import reading_query, search_query
 from bot.sentence_features import FEATURES, WEIGHTS, Sentence, ask_clause, sentence_features
 
 
@@ -14,6 +15,16 @@ def test_the_asking_clause_is_the_question_sentence() -> None:
     assert ask_clause("Who raised Hang Seng targets and why?") == (
         "Who raised Hang Seng targets and why?"
     )
+
+
+def test_the_reranker_reads_the_asking_clause_after_a_follow_ups_earlier_question() -> None:
+    scene = "Carnival season closed this week with parades. Mardi Gras is French for what?"
+    assert reading_query(scene, scene) == "Mardi Gras is French for what?"
+    earlier = "Which banks raised their Hang Seng targets?"
+    searched = search_query("Why did they do it?", [(earlier, "Morgan Stanley and Citi.")])
+    assert reading_query("Why did they do it?", searched) == f"{earlier} Why did they do it?"
+    rewritten = "Why did Morgan Stanley raise its Hang Seng target?"
+    assert reading_query("Why did they do it?", rewritten) == rewritten
 
 
 def test_features_favour_the_sentence_with_what_was_asked() -> None:
