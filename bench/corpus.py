@@ -38,7 +38,9 @@ def dev_chunks(corpus: Path, limit: int) -> list[BenchChunk]:
     chunks: list[BenchChunk] = []
     for number, article in enumerate(_read(corpus)):
         metadata = article_metadata(article, "bench")
-        for chunk in chunk_text(article.text, settings.chunk_size, settings.chunk_overlap):
+        for chunk in chunk_text(
+            article.text, settings.chunk_size, settings.chunk_overlap, settings.max_chunk_chars
+        ):
             text = chunk.embedding_text(article.title)
             chunks.append(BenchChunk(f"a{number}", chunk.n, chunk.text, text, metadata))
             if len(chunks) >= limit:
@@ -50,7 +52,7 @@ def _read(corpus: Path) -> Iterator[Article]:
     reader = reader_for(corpus)
     if reader is None:
         raise ValueError(f"{corpus} is not a corpus newsbot can read")
-    return (a for a in reader(corpus) if isinstance(a, Article))
+    return (a for a in reader(corpus, 2**40) if isinstance(a, Article))  # our own corpora
 
 
 def dev_questions(folder: Path, n: int, seed: int = 0) -> list[dict[str, Any]]:

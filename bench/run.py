@@ -128,7 +128,9 @@ def bench_ingest(bot: NewsBot, args: argparse.Namespace, data_dir: Path) -> dict
     texts = [
         chunk.embedding_text(article.title)
         for article in articles
-        for chunk in chunk_text(article.text, settings.chunk_size, settings.chunk_overlap)
+        for chunk in chunk_text(
+            article.text, settings.chunk_size, settings.chunk_overlap, settings.max_chunk_chars
+        )
     ]
     started = time.perf_counter()
     bot.index_embedder.encode(texts)

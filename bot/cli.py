@@ -148,6 +148,8 @@ def _ingest(bot: Any, args: argparse.Namespace) -> int:
     else:
         for failure in report.failed:
             print(f"FAILED {failure.item}: {failure.reason}", file=sys.stderr)
+        for notice in report.notices:
+            print(f"NOTE {notice.item}: {notice.message}", file=sys.stderr)
         print(report.summary())
     return 0 if report.ok else 1
 

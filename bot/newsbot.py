@@ -23,7 +23,7 @@ from ingest.dates import parse_date
 from ingest.embedder import Embedder, load_embedder, load_static_embedder
 from ingest.pipeline import ingest
 from ingest.store import NewsStore, connect
-from ingest.types import IngestReport
+from ingest.types import IngestReport, Limits
 
 EMPTY_CORPUS = "No news has been ingested yet. Add some with `newsbot ingest PATH_OR_URL`."
 OTHER_SETTINGS = (
@@ -97,6 +97,11 @@ class NewsBot:
             chunk_size=self.settings.chunk_size,
             chunk_overlap=self.settings.chunk_overlap,
             fetch_timeout=self.settings.fetch_timeout,
+            limits=Limits(
+                max_file_bytes=int(self.settings.max_file_mb * 2**20),
+                max_article_chars=self.settings.max_article_chars,
+                max_chunk_chars=self.settings.max_chunk_chars,
+            ),
             progress=progress,
         )
 

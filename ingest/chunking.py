@@ -17,14 +17,16 @@ class Chunk:
         return f"{title}\n{self.text}" if title else self.text
 
 
-def chunk_text(text: str, size: int, overlap: int) -> list[Chunk]:
+def chunk_text(text: str, size: int, overlap: int, max_chars: int) -> list[Chunk]:
     """Pack whole sentences into chunks of about `size` characters.
 
     The next chunk starts with the previous chunk's last sentences that fit in
     `overlap` characters, so a fact split across a boundary is still found whole.
-    A sentence longer than `size` becomes a chunk of its own rather than being cut.
+    A sentence longer than `size` becomes a chunk of its own rather than being cut,
+    up to `max_chars`: past that (a table, a line with no sentence end) it is cut at
+    spaces, or anywhere when it has none, so no chunk is ever longer.
     """
-    sentences = split_sentences(text)
+    sentences = [piece for s in split_sentences(text) for piece in _pieces(s, max_chars)]
     chunks: list[Chunk] = []
     current: list[str] = []
     length = 0
@@ -39,6 +41,17 @@ def chunk_text(text: str, size: int, overlap: int) -> list[Chunk]:
     if len(current) > carried or (not chunks and current):
         chunks.append(Chunk(len(chunks), " ".join(current)))
     return chunks
+
+
+def _pieces(sentence: str, max_chars: int) -> list[str]:
+    """The sentence in pieces of at most `max_chars`, cut at the last space that fits."""
+    pieces = []
+    while len(sentence) > max_chars:
+        cut = sentence.rfind(" ", 0, max_chars + 1)
+        cut = cut if cut > 0 else max_chars
+        pieces.append(sentence[:cut].rstrip())
+        sentence = sentence[cut:].lstrip()
+    return [*pieces, sentence] if sentence else pieces
 
 
 def _overlap_tail(sentences: list[str], overlap: int) -> tuple[list[str], int]:

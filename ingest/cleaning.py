@@ -15,12 +15,23 @@ _FURNITURE = re.compile(
 )
 
 
+# Control characters (NUL and the like) other than tab and newline: never text.
+_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+
+
 def clean_text(text: str) -> str:
-    """Unicode-normalise, drop page furniture, and collapse whitespace within lines."""
+    """Unicode-normalise, drop control characters and page furniture, and collapse
+    whitespace within lines."""
     text = unicodedata.normalize("NFKC", text).replace("\r\n", "\n").replace("\r", "\n")
+    text = _CONTROL.sub(" ", text)
     text = _FURNITURE.sub("", text)
     lines = [re.sub(r"[ \t\u00a0]+", " ", line).strip() for line in text.split("\n")]
     return re.sub(r"\n{3,}", "\n\n", "\n".join(lines)).strip()
+
+
+def clean_line(text: str) -> str:
+    """A title or a publisher's name: cleaned like text, on one line."""
+    return " ".join(clean_text(text).split())
 
 
 def content_hash(text: str) -> str:

@@ -9,24 +9,28 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
-from ingest.cleaning import clean_text
-from ingest.dates import parse_date
-from ingest.types import Article, Failure
+from ingest.cleaning import clean_line, clean_text
+from ingest.dates import read_date
+from ingest.types import Article, Failure, Notice
 
-Loaded = Article | Failure
+Loaded = Article | Failure | Notice
+Reader = Callable[[Path, int], Iterator[Loaded]]  # (file, most bytes its text may take)
 
 _HEADER = re.compile(r"^(title|source|publisher|published|date|url)\s*:\s*(.+)$", re.IGNORECASE)
 _DATE_IN_NAME = re.compile(r"(\d{4}-\d{2}-\d{2})")
 
 
-def read_text_file(path: Path) -> str:
-    """Read UTF-8 text, refusing binary files and other encodings with the fix named."""
-    data = path.read_bytes()
+def read_text_file(path: Path, max_bytes: int) -> str:
+    """Read UTF-8 text, refusing binary files and other encodings with the fix named.
+
+    A `.gz` file is decompressed in pieces and refused past `max_bytes`: 500 KB can
+    unpack to gigabytes."""
     if path.suffix == ".gz":
-        try:
-            data = gzip.decompress(data)
-        except (OSError, EOFError) as error:
-            raise ValueError(f"broken gzip file ({error})") from None
+        data = _gunzip(path, max_bytes)
+    else:
+        if path.stat().st_size > max_bytes:
+            raise ValueError(_too_big(path.stat().st_size, max_bytes))
+        data = path.read_bytes()
     if not data.strip():
         raise ValueError("empty file")
     if b"\x00" in data[:8192]:
@@ -39,9 +43,31 @@ def read_text_file(path: Path) -> str:
         ) from None
 
 
-def load_plain(path: Path) -> Iterator[Loaded]:
+def _gunzip(path: Path, max_bytes: int) -> bytes:
+    pieces: list[bytes] = []
+    size = 0
+    try:
+        with gzip.open(path, "rb") as stream:
+            while piece := stream.read(1 << 20):
+                size += len(piece)
+                if size > max_bytes:
+                    raise ValueError(_too_big(size, max_bytes, "unpacks to"))
+                pieces.append(piece)
+    except (OSError, EOFError) as error:
+        raise ValueError(f"broken gzip file ({error})") from None
+    return b"".join(pieces)
+
+
+def _too_big(size: int, limit: int, verb: str = "is") -> str:
+    return (
+        f"file {verb} more than {limit / 2**20:g} MB ({size / 2**20:.1f} MB read); split it, "
+        "or raise NEWSBOT_MAX_FILE_MB"
+    )
+
+
+def load_plain(path: Path, max_bytes: int) -> Iterator[Loaded]:
     """`.txt`/`.md`: optional `Title:`/`Source:`/`Published:`/`URL:` header lines."""
-    text = read_text_file(path)
+    text = read_text_file(path, max_bytes)
     meta: dict[str, str] = {}
     lines = text.strip().splitlines()
     if lines and lines[0].strip() == "---":  # Markdown front matter
@@ -60,8 +86,8 @@ def load_plain(path: Path) -> Iterator[Loaded]:
     if not title:
         title, body = _split_title(body)
     name_date = _DATE_IN_NAME.search(path.name)
-    published = parse_date(meta.get("published") or meta.get("date")) or (
-        parse_date(name_date.group(1)) if name_date else None
+    published = (
+        meta.get("published") or meta.get("date") or (name_date.group(1) if name_date else None)
     )
     yield from _article_or_failure(
         str(path),
@@ -91,8 +117,8 @@ def _title_from_body(body: str) -> str:
     return cut + "…"
 
 
-def load_html(path: Path) -> Iterator[Loaded]:
-    yield from extract_html(read_text_file(path), str(path), url=path.resolve().as_uri())
+def load_html(path: Path, max_bytes: int) -> Iterator[Loaded]:
+    yield from extract_html(read_text_file(path, max_bytes), str(path), url=path.resolve().as_uri())
 
 
 def extract_html(html: str, origin: str, url: str, source: str = "") -> Iterator[Loaded]:
@@ -125,11 +151,14 @@ def extract_html(html: str, origin: str, url: str, source: str = "") -> Iterator
         source=source
         or (getattr(document, "sitename", None) or getattr(document, "hostname", None) or ""),
         url=url,
-        published=parse_date(getattr(document, "date", None)),
+        published=getattr(document, "date", None),
     )
 
 
-def load_pdf(path: Path) -> Iterator[Loaded]:
+def load_pdf(path: Path, max_bytes: int) -> Iterator[Loaded]:
+    if path.stat().st_size > max_bytes:
+        yield Failure(str(path), _too_big(path.stat().st_size, max_bytes))
+        return
     try:
         from pypdf import PdfReader
         from pypdf.errors import PdfReadError
@@ -160,9 +189,9 @@ def _missing_reader(kind: str, error: ImportError, packages: str) -> str:
     return f"cannot read {kind} ({reason}); fix it with `pip install {packages}`"
 
 
-def load_jsonl(path: Path) -> Iterator[Loaded]:
+def load_jsonl(path: Path, max_bytes: int) -> Iterator[Loaded]:
     """One record per line; a bad line is reported by number and the rest still load."""
-    text = read_text_file(path)
+    text = read_text_file(path, max_bytes)
     for number, line in enumerate(text.splitlines(), 1):
         if not line.strip():
             continue
@@ -172,57 +201,89 @@ def load_jsonl(path: Path) -> Iterator[Loaded]:
         except json.JSONDecodeError as error:
             yield Failure(where, f"invalid JSON ({error.msg}); fix or remove line {number}")
             continue
-        yield from article_from_record(record, where, path.name)
+        except RecursionError:
+            yield Failure(where, f"JSON nested too deeply; fix or remove line {number}")
+            continue
+        yield from _guarded(article_from_record, record, where, path.name)
 
 
-def load_json(path: Path) -> Iterator[Loaded]:
+def load_json(path: Path, max_bytes: int) -> Iterator[Loaded]:
     """A record, a list of records, or `{"articles": [...]}`."""
     try:
-        data = json.loads(read_text_file(path))
+        data = json.loads(read_text_file(path, max_bytes))
     except json.JSONDecodeError as error:
         yield Failure(str(path), f"invalid JSON at line {error.lineno} ({error.msg})")
+        return
+    except RecursionError:
+        yield Failure(str(path), "JSON nested too deeply to be articles")
         return
     if isinstance(data, dict) and isinstance(data.get("articles"), list):
         data = data["articles"]
     records = data if isinstance(data, list) else [data]
     for index, record in enumerate(records):
         where = f"{path}[{index}]" if len(records) > 1 else str(path)
-        yield from article_from_record(record, where, path.name)
+        yield from _guarded(article_from_record, record, where, path.name)
+
+
+def _guarded(
+    read: Callable[[Any, str, str], Iterator[Loaded]], record: Any, where: str, collection: str
+) -> Iterator[Loaded]:
+    """One record read; what it raises is its own failure, and the file goes on."""
+    try:
+        yield from read(record, where, collection)
+    except Exception as error:
+        yield Failure(where, f"cannot read this record ({type(error).__name__}: {error})")
 
 
 def article_from_record(record: Any, origin: str, collection: str = "") -> Iterator[Loaded]:
-    """A record with fields `title, text, url, published, source` (`id` optional)."""
+    """A record with fields `title, text, url, published, source` (`id` optional).
+
+    A field of the wrong type is refused by name (the body) or left out with a notice
+    (the rest): one odd record must not stop the file."""
     if not isinstance(record, dict):
         yield Failure(origin, "expected a JSON object with at least a 'text' field")
         return
     text = record.get("text")
     if not isinstance(text, str) or not text.strip():
-        yield Failure(origin, "record has no 'text'; each record needs the article body")
+        yield Failure(
+            origin, "record has no 'text'; each record needs the article body as a string"
+        )
         return
+    fields: dict[str, str] = {}
+    for name in ("title", "url", "source", "id"):
+        value = record.get(name)
+        if isinstance(value, str | int) and not isinstance(value, bool):
+            fields[name] = str(value).strip()
+        elif value is not None:
+            yield Notice(origin, f"'{name}' is a {type(value).__name__}, not text; left out")
     body = clean_text(text)
-    url = str(record.get("url") or "")
-    record_id = record.get("id")
+    url = fields.get("url", "")
+    record_id = fields.get("id")
     yield from _article_or_failure(
         # A stable origin lets an edited record replace its earlier version.
         f"{collection}#{record_id}" if record_id else (url or origin),
-        title=str(record.get("title") or "").strip() or _title_from_body(body),
+        title=fields.get("title") or _title_from_body(body),
         text=body,
-        source=str(record.get("source") or ""),
+        source=fields.get("source", ""),
         url=url,
-        published=parse_date(record.get("published")),
+        published=record.get("published"),
     )
 
 
 def _article_or_failure(
-    origin: str, *, title: str, text: str, source: str, url: str, published: Any
+    origin: str, *, title: str, text: str, source: str, url: str, published: object
 ) -> Iterator[Loaded]:
-    if len(text.split()) < 3:
-        yield Failure(origin, "no article text after cleaning (empty or too short)")
+    """The article, if it has words; its date read, or left unknown with a notice."""
+    if sum(any(c.isalnum() for c in word) for word in text.split()[:50]) < 3:
+        yield Failure(origin, "no article text after cleaning (empty, too short or only symbols)")
         return
-    yield Article(title, text, source, url, published, origin)
+    day, problem = read_date(published)
+    if problem:
+        yield Notice(origin, f"{problem}; stored as undated")
+    yield Article(clean_line(title), text, clean_line(source), url, day, origin)
 
 
-def reader_for(path: Path) -> Callable[[Path], Iterator[Loaded]] | None:
+def reader_for(path: Path) -> Reader | None:
     """The reader for a file name; `.gz` is looked through (`corpus.jsonl.gz`)."""
     suffixes = [s.lower() for s in path.suffixes]
     if suffixes and suffixes[-1] == ".gz":
@@ -230,7 +291,7 @@ def reader_for(path: Path) -> Callable[[Path], Iterator[Loaded]] | None:
     return READERS.get(suffixes[-1]) if suffixes else None
 
 
-READERS: dict[str, Callable[[Path], Iterator[Loaded]]] = {
+READERS: dict[str, Reader] = {
     ".txt": load_plain,
     ".md": load_plain,
     ".html": load_html,

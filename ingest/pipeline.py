@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import time
 from collections.abc import Iterable, Iterator, Sequence
 from datetime import UTC, datetime
@@ -15,12 +16,14 @@ from ingest.dates import to_day_number
 from ingest.embedder import Embedder
 from ingest.files import reader_for
 from ingest.store import Metadata, NewsStore, StoredArticle
-from ingest.types import Article, Failure, IngestReport
+from ingest.types import Article, Failure, IngestReport, Limits, Notice
 from ingest.web import is_url, load_url
 
 # Articles embedded and written per group: big enough for efficient batches and few
 # Chroma calls, small enough that an interrupted run keeps most of its work.
 _GROUP = 256
+
+log = logging.getLogger(__name__)
 
 
 def ingest(
@@ -31,17 +34,21 @@ def ingest(
     chunk_size: int,
     chunk_overlap: int,
     fetch_timeout: float,
+    limits: Limits | None = None,
     progress: bool = True,
 ) -> IngestReport:
     """Ingest files, folders, URLs and feeds; bad items are reported, never fatal."""
     started = time.perf_counter()
     report = IngestReport()
-    articles = _read_all(items, report, fetch_timeout, progress)
+    limits = limits or Limits()
+    articles = _read_all(items, report, fetch_timeout, limits, progress)
     new = _drop_known(articles, store, report)
     bar = tqdm(total=len(new), unit="article", desc="Indexing", disable=not progress)
     for start in range(0, len(new), _GROUP):
         group = new[start : start + _GROUP]
-        report.chunks += _store_group(group, store, embedder, chunk_size, chunk_overlap, report)
+        report.chunks += _store_group(
+            group, store, embedder, (chunk_size, chunk_overlap, limits.max_chunk_chars), report
+        )
         bar.update(len(group))
     bar.close()
     report.seconds = time.perf_counter() - started
@@ -49,14 +56,29 @@ def ingest(
 
 
 def _read_all(
-    items: Sequence[str | Path], report: IngestReport, timeout: float, progress: bool
+    items: Sequence[str | Path],
+    report: IngestReport,
+    timeout: float,
+    limits: Limits,
+    progress: bool,
 ) -> list[tuple[str, Article]]:
     units = list(_expand(items, report))
     articles: list[tuple[str, Article]] = []
     for unit in tqdm(units, unit="item", desc="Reading", disable=not progress or len(units) < 2):
-        for loaded in _load(unit, timeout):
+        for loaded in _load(unit, timeout, limits.max_file_bytes):
             if isinstance(loaded, Failure):
                 report.failed.append(loaded)
+            elif isinstance(loaded, Notice):
+                report.notices.append(loaded)
+            elif len(loaded.text) > limits.max_article_chars:
+                report.failed.append(
+                    Failure(
+                        loaded.origin,
+                        f"article is {len(loaded.text):,} characters, more than "
+                        f"{limits.max_article_chars:,}; split it, or raise "
+                        "NEWSBOT_MAX_ARTICLE_CHARS",
+                    )
+                )
             else:
                 articles.append((content_hash(loaded.text), loaded))
     return articles
@@ -93,16 +115,25 @@ def _hidden(path: Path, root: Path) -> bool:
     return any(part.startswith(".") for part in path.relative_to(root).parts)
 
 
-def _load(unit: str | Path, timeout: float) -> Iterator[Article | Failure]:
-    if isinstance(unit, str):
-        yield from load_url(unit, timeout)
-        return
-    reader = reader_for(unit)
-    assert reader is not None  # _expand only yields readable files
+def _load(unit: str | Path, timeout: float, max_bytes: int) -> Iterator[Article | Failure | Notice]:
+    """What one file or URL holds; whatever it raises becomes its failure, not the batch's.
+
+    Readers report what they expect (bad JSON, a broken PDF) themselves; anything else
+    (a parser's own bug on hostile input) is logged with its traceback and named here."""
     try:
-        yield from reader(unit)
+        if isinstance(unit, str):
+            yield from load_url(unit, timeout)
+            return
+        reader = reader_for(unit)
+        assert reader is not None  # _expand only yields readable files
+        yield from reader(unit, max_bytes)
     except (OSError, ValueError) as error:
         yield Failure(str(unit), str(error))
+    except RecursionError:
+        yield Failure(str(unit), "nested too deeply to read; is it really an article?")
+    except Exception as error:
+        log.warning("reading %s failed", unit, exc_info=True)
+        yield Failure(str(unit), f"cannot read it ({type(error).__name__}: {error})")
 
 
 def _drop_known(
@@ -125,13 +156,12 @@ def _store_group(
     group: list[tuple[str, Article]],
     store: NewsStore,
     embedder: Embedder,
-    chunk_size: int,
-    chunk_overlap: int,
+    sizes: tuple[int, int, int],
     report: IngestReport,
 ) -> int:
+    """Chunk, embed and store one group; `sizes` is (chunk size, overlap, hard maximum)."""
     chunked = [
-        (article_id, article, chunk_text(article.text, chunk_size, chunk_overlap))
-        for article_id, article in group
+        (article_id, article, chunk_text(article.text, *sizes)) for article_id, article in group
     ]
     texts = [c.embedding_text(article.title) for _, article, chunks in chunked for c in chunks]
     vectors = embedder.encode(texts)

@@ -25,6 +25,23 @@ class Failure:
     reason: str
 
 
+@dataclass(frozen=True)
+class Notice:
+    """Something kept but changed on the way in (an implausible date stored as unknown)."""
+
+    item: str
+    message: str
+
+
+@dataclass(frozen=True)
+class Limits:
+    """What one item may cost: hostile input is refused with the limit named, not stored."""
+
+    max_file_bytes: int = 100 * 2**20  # a file's text once read (and decompressed)
+    max_article_chars: int = 500_000
+    max_chunk_chars: int = 2_000  # a "sentence" longer than this is cut at a space
+
+
 @dataclass
 class IngestReport:
     """What one ingest did, counted per article; failures carry their reason."""
@@ -33,6 +50,7 @@ class IngestReport:
     unchanged: list[str] = field(default_factory=list)
     replaced: list[str] = field(default_factory=list)
     failed: list[Failure] = field(default_factory=list)
+    notices: list[Notice] = field(default_factory=list)
     chunks: int = 0
     seconds: float = 0.0
 
@@ -43,8 +61,9 @@ class IngestReport:
     def summary(self) -> str:
         return (
             f"added {len(self.added)}, unchanged {len(self.unchanged)}, "
-            f"replaced {len(self.replaced)}, failed {len(self.failed)} "
-            f"({self.chunks} chunks in {self.seconds:.1f} s)"
+            f"replaced {len(self.replaced)}, failed {len(self.failed)}"
+            + (f", {len(self.notices)} notices" if self.notices else "")
+            + f" ({self.chunks} chunks in {self.seconds:.1f} s)"
         )
 
     def to_dict(self) -> dict[str, object]:

@@ -8,12 +8,13 @@ from urllib.parse import urlparse
 
 import feedparser
 import httpx
+import lxml.etree
 import lxml.html
 
 from ingest.cleaning import clean_text
-from ingest.dates import parse_date
+from ingest.dates import read_date
 from ingest.files import Loaded, extract_html
-from ingest.types import Article, Failure
+from ingest.types import Article, Failure, Notice
 
 _USER_AGENT = "newsbot/0.1 (+offline news QA)"
 _FEED_TYPES = ("rss", "atom", "xml")
@@ -72,15 +73,21 @@ def _load_feed(url: str, body: str, timeout: float) -> Iterator[Loaded]:
         yield Failure(url, f"not a valid RSS/Atom feed ({problem})")
         return
     publisher = feed.feed.get("title", "") or urlparse(url).hostname or ""
-    for entry in feed.entries:
-        yield from _load_entry(entry, publisher, timeout)
+    for number, entry in enumerate(feed.entries, 1):
+        try:
+            yield from _load_entry(entry, publisher, timeout)
+        except Exception as error:  # one odd entry must not stop the feed
+            where = entry.get("link") or f"{url} (entry {number})"
+            yield Failure(where, f"cannot read this feed entry ({type(error).__name__}: {error})")
 
 
 def _load_entry(
     entry: feedparser.FeedParserDict, publisher: str, timeout: float
 ) -> Iterator[Loaded]:
     link = entry.get("link", "")
-    published = parse_date(entry.get("published_parsed") or entry.get("updated_parsed"))
+    published, problem = read_date(entry.get("published_parsed") or entry.get("updated_parsed"))
+    if problem:
+        yield Notice(link or publisher, f"{problem}; stored as undated")
     inline = _entry_text(entry)
     if link and len(inline) < _FULL_ENTRY_CHARS:
         try:
@@ -118,4 +125,7 @@ def _entry_text(entry: feedparser.FeedParserDict) -> str:
         return ""
     if "<" not in html:
         return str(html)
-    return str(lxml.html.fromstring(html).text_content())
+    try:
+        return str(lxml.html.fromstring(html).text_content())
+    except (lxml.etree.ParserError, ValueError):  # only a comment, or not markup at all
+        return ""

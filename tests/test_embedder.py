@@ -23,7 +23,9 @@ def sample_chunks() -> list[str]:
     texts: list[str] = []
     for line in SAMPLE_NEWS.read_text().splitlines():
         record = json.loads(line)
-        texts += [c.embedding_text(record["title"]) for c in chunk_text(record["text"], 900, 150)]
+        texts += [
+            c.embedding_text(record["title"]) for c in chunk_text(record["text"], 900, 150, 2000)
+        ]
     # Short queries as well as full chunks: both are encoded in practice.
     return [*texts, "Who raised Hang Seng targets and why?", "gold price"]
 

@@ -301,6 +301,8 @@ def ingest_report(report: Any, rejected: Sequence[tuple[str, str]] = ()) -> str:
     ]
     for item, reason in failed:
         lines.append(f"- ⚠️ {md_text(item)}: {md_text(reason)}")
+    for notice in report.notices:
+        lines.append(f"- ℹ️ {md_text(_display_name(notice.item))}: {md_text(notice.message)}")
     if report.added or report.replaced:
         lines.append("")
         lines.append("The new articles answer questions now.")
