@@ -24,6 +24,7 @@ from ingest.embedder import Embedder, load_embedder, load_static_embedder
 from ingest.pipeline import ingest
 from ingest.store import NewsStore, connect
 from ingest.types import IngestReport, Limits
+from ingest.web import FetchPolicy
 
 EMPTY_CORPUS = "No news has been ingested yet. Add some with `newsbot ingest PATH_OR_URL`."
 OTHER_SETTINGS = (
@@ -96,7 +97,12 @@ class NewsBot:
             self.index_embedder,
             chunk_size=self.settings.chunk_size,
             chunk_overlap=self.settings.chunk_overlap,
-            fetch_timeout=self.settings.fetch_timeout,
+            fetch=FetchPolicy(
+                deadline=self.settings.fetch_timeout,
+                max_bytes=int(self.settings.max_file_mb * 2**20),
+                max_redirects=self.settings.max_redirects,
+                allow_private=self.settings.allow_private_urls,
+            ),
             limits=Limits(
                 max_file_bytes=int(self.settings.max_file_mb * 2**20),
                 max_article_chars=self.settings.max_article_chars,

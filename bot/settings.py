@@ -94,7 +94,17 @@ class Settings(BaseSettings):
         description="URL of a Chroma server (`chroma run`); empty means embedded Chroma.",
     )
     fetch_timeout: float = Field(
-        default=15.0, gt=0, description="Seconds to wait for a URL or feed to answer."
+        default=15.0,
+        gt=0,
+        description="Seconds one URL or feed fetch may take in all (not per read).",
+    )
+    max_redirects: int = Field(default=5, ge=0, le=30, description="Redirects a fetch follows.")
+    allow_private_urls: bool = Field(
+        default=False,
+        description=(
+            "Let URLs reach loopback, private, link-local and metadata addresses; off, so "
+            "that a served web chat cannot be used to reach the host's own network."
+        ),
     )
     embed_batch_size: int = Field(default=64, ge=1, description="Chunks per encoder batch.")
     llm: str = Field(

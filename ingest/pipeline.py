@@ -17,7 +17,7 @@ from ingest.embedder import Embedder
 from ingest.files import reader_for
 from ingest.store import Metadata, NewsStore, StoredArticle
 from ingest.types import Article, Failure, IngestReport, Limits, Notice
-from ingest.web import is_url, load_url
+from ingest.web import FetchPolicy, is_url, load_url
 
 # Articles embedded and written per group: big enough for efficient batches and few
 # Chroma calls, small enough that an interrupted run keeps most of its work.
@@ -33,7 +33,7 @@ def ingest(
     *,
     chunk_size: int,
     chunk_overlap: int,
-    fetch_timeout: float,
+    fetch: FetchPolicy,
     limits: Limits | None = None,
     progress: bool = True,
 ) -> IngestReport:
@@ -41,7 +41,7 @@ def ingest(
     started = time.perf_counter()
     report = IngestReport()
     limits = limits or Limits()
-    articles = _read_all(items, report, fetch_timeout, limits, progress)
+    articles = _read_all(items, report, fetch, limits, progress)
     new = _drop_known(articles, store, report)
     bar = tqdm(total=len(new), unit="article", desc="Indexing", disable=not progress)
     for start in range(0, len(new), _GROUP):
@@ -58,14 +58,14 @@ def ingest(
 def _read_all(
     items: Sequence[str | Path],
     report: IngestReport,
-    timeout: float,
+    fetch: FetchPolicy,
     limits: Limits,
     progress: bool,
 ) -> list[tuple[str, Article]]:
     units = list(_expand(items, report))
     articles: list[tuple[str, Article]] = []
     for unit in tqdm(units, unit="item", desc="Reading", disable=not progress or len(units) < 2):
-        for loaded in _load(unit, timeout, limits.max_file_bytes):
+        for loaded in _load(unit, fetch, limits.max_file_bytes):
             if isinstance(loaded, Failure):
                 report.failed.append(loaded)
             elif isinstance(loaded, Notice):
@@ -115,14 +115,16 @@ def _hidden(path: Path, root: Path) -> bool:
     return any(part.startswith(".") for part in path.relative_to(root).parts)
 
 
-def _load(unit: str | Path, timeout: float, max_bytes: int) -> Iterator[Article | Failure | Notice]:
+def _load(
+    unit: str | Path, fetch: FetchPolicy, max_bytes: int
+) -> Iterator[Article | Failure | Notice]:
     """What one file or URL holds; whatever it raises becomes its failure, not the batch's.
 
     Readers report what they expect (bad JSON, a broken PDF) themselves; anything else
     (a parser's own bug on hostile input) is logged with its traceback and named here."""
     try:
         if isinstance(unit, str):
-            yield from load_url(unit, timeout)
+            yield from load_url(unit, fetch)
             return
         reader = reader_for(unit)
         assert reader is not None  # _expand only yields readable files

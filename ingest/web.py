@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
+import ipaddress
 import re
+import socket
+import time
 from collections.abc import Iterator
+from dataclasses import dataclass
 from urllib.parse import urlparse
 
 import feedparser
@@ -23,30 +27,97 @@ _FEED_PATH = re.compile(r"(\.(rss|xml|atom)$|/(feed|rss|atom)/?$)", re.IGNORECAS
 _FULL_ENTRY_CHARS = 1200
 
 
+@dataclass(frozen=True)
+class FetchPolicy:
+    """What one fetch may cost and where it may go.
+
+    `deadline` bounds the whole request (a server that sends a byte every second never
+    holds an ingest longer); `allow_private` lets URLs reach loopback, private,
+    link-local and cloud-metadata addresses, which a server reachable by others must not
+    fetch for a visitor."""
+
+    deadline: float = 15.0
+    max_bytes: int = 20 * 2**20
+    max_redirects: int = 5
+    allow_private: bool = False
+
+
+class FetchRefused(httpx.HTTPError):
+    """A fetch stopped by the policy: the message says which limit and the setting."""
+
+
 def is_url(item: str) -> bool:
     return item.startswith(("http://", "https://"))
 
 
-def load_url(url: str, timeout: float) -> Iterator[Loaded]:
+def load_url(url: str, policy: FetchPolicy) -> Iterator[Loaded]:
     try:
-        response = _fetch(url, timeout)
+        response = _fetch(url, policy)
+    except FetchRefused as error:
+        yield Failure(url, str(error))
+        return
     except httpx.HTTPError as error:
         yield Failure(url, f"cannot fetch ({_describe(error)}); check the URL and your network")
         return
     content_type = response.headers.get("content-type", "").lower()
     body = response.text
     if _looks_like_feed(url, content_type, body):
-        yield from _load_feed(url, body, timeout)
+        yield from _load_feed(url, body, policy)
     else:
         yield from extract_html(body, url, url=str(response.url))
 
 
-def _fetch(url: str, timeout: float) -> httpx.Response:
-    response = httpx.get(
-        url, timeout=timeout, follow_redirects=True, headers={"User-Agent": _USER_AGENT}
-    )
-    response.raise_for_status()
-    return response
+def _fetch(url: str, policy: FetchPolicy) -> httpx.Response:
+    """GET `url` within the policy: every hop's address checked, the body read in pieces
+    against the deadline and the size limit."""
+    started = time.monotonic()
+    hooks = {"request": [] if policy.allow_private else [_refuse_private]}
+    with (
+        httpx.Client(
+            timeout=policy.deadline,
+            follow_redirects=True,
+            max_redirects=policy.max_redirects,
+            headers={"User-Agent": _USER_AGENT},
+            event_hooks=hooks,
+        ) as client,
+        client.stream("GET", url) as response,
+    ):
+        response.raise_for_status()
+        body = bytearray()
+        for piece in response.iter_bytes():
+            body += piece
+            if len(body) > policy.max_bytes:
+                raise FetchRefused(
+                    f"the page is larger than {policy.max_bytes / 2**20:g} MB; "
+                    "raise NEWSBOT_MAX_FILE_MB to fetch it"
+                )
+            if time.monotonic() - started > policy.deadline:
+                raise FetchRefused(
+                    f"the page took longer than {policy.deadline:g} s in all; "
+                    "raise NEWSBOT_FETCH_TIMEOUT to wait longer"
+                )
+        return httpx.Response(
+            response.status_code,
+            headers=response.headers,
+            content=bytes(body),
+            request=response.request,
+        )
+
+
+def _refuse_private(request: httpx.Request) -> None:
+    """Refuse a request (a redirect's too) to an address inside this machine's networks."""
+    host = request.url.host
+    try:
+        addresses = {str(info[4][0]) for info in socket.getaddrinfo(host, None)}
+    except socket.gaierror:
+        return  # unresolvable: the connection itself fails and says so
+    for address in addresses:
+        ip = ipaddress.ip_address(address.split("%")[0])
+        if not ip.is_global:
+            raise FetchRefused(
+                f"{host} is a local or private address ({ip}); newsbot fetches only public "
+                "sites unless NEWSBOT_ALLOW_PRIVATE_URLS=true"
+            )
 
 
 def _describe(error: httpx.HTTPError) -> str:
@@ -66,7 +137,7 @@ def _looks_like_feed(url: str, content_type: str, body: str) -> bool:
     )
 
 
-def _load_feed(url: str, body: str, timeout: float) -> Iterator[Loaded]:
+def _load_feed(url: str, body: str, policy: FetchPolicy) -> Iterator[Loaded]:
     feed = feedparser.parse(body)
     if not feed.entries:
         problem = getattr(feed, "bozo_exception", None) or "no entries"
@@ -75,14 +146,14 @@ def _load_feed(url: str, body: str, timeout: float) -> Iterator[Loaded]:
     publisher = feed.feed.get("title", "") or urlparse(url).hostname or ""
     for number, entry in enumerate(feed.entries, 1):
         try:
-            yield from _load_entry(entry, publisher, timeout)
+            yield from _load_entry(entry, publisher, policy)
         except Exception as error:  # one odd entry must not stop the feed
             where = entry.get("link") or f"{url} (entry {number})"
             yield Failure(where, f"cannot read this feed entry ({type(error).__name__}: {error})")
 
 
 def _load_entry(
-    entry: feedparser.FeedParserDict, publisher: str, timeout: float
+    entry: feedparser.FeedParserDict, publisher: str, policy: FetchPolicy
 ) -> Iterator[Loaded]:
     link = entry.get("link", "")
     published, problem = read_date(entry.get("published_parsed") or entry.get("updated_parsed"))
@@ -91,10 +162,11 @@ def _load_entry(
     inline = _entry_text(entry)
     if link and len(inline) < _FULL_ENTRY_CHARS:
         try:
-            page = _fetch(link, timeout)
+            page = _fetch(link, policy)
         except httpx.HTTPError as error:
             if not inline:
-                yield Failure(link, f"feed entry cannot be fetched ({_describe(error)})")
+                reason = str(error) if isinstance(error, FetchRefused) else _describe(error)
+                yield Failure(link, f"feed entry cannot be fetched ({reason})")
                 return
         else:
             for loaded in extract_html(page.text, link, url=link, source=publisher):

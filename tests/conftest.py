@@ -52,6 +52,14 @@ def fresh_bot(bot: NewsBot, tmp_path: Path) -> NewsBot:
     return newsbot
 
 
+@pytest.fixture
+def web_bot(bot: NewsBot, tmp_path: Path) -> NewsBot:
+    """An empty store allowed to fetch from the tests' own servers on 127.0.0.1."""
+    newsbot = NewsBot(data_dir=tmp_path / "data", allow_private_urls=True)
+    newsbot.__dict__.update(embedder=bot.embedder, index_embedder=bot.index_embedder)
+    return newsbot
+
+
 def free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))

@@ -122,7 +122,11 @@ def feeds() -> Iterator[str]:
 def small_bot(bot: NewsBot, tmp_path: Path) -> NewsBot:
     """An empty store with small limits, so that hostile sizes stay cheap to build."""
     newsbot = NewsBot(
-        data_dir=tmp_path / "data", max_file_mb=2, max_article_chars=50_000, max_chunk_chars=1_500
+        data_dir=tmp_path / "data",
+        max_file_mb=2,
+        max_article_chars=50_000,
+        max_chunk_chars=1_500,
+        allow_private_urls=True,  # the feeds are served on 127.0.0.1
     )
     newsbot.__dict__.update(embedder=bot.embedder, index_embedder=bot.index_embedder)
     return newsbot

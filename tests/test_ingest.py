@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import threading
+import time
 from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
@@ -157,22 +158,68 @@ def test_each_file_format_keeps_title_source_and_date(fresh_bot: NewsBot, tmp_pa
     assert "4.2 percent" in answer.text
 
 
-def test_urls_and_feeds_are_fetched(fresh_bot: NewsBot, site: str) -> None:
-    report = fresh_bot.ingest([f"{site}/feed.xml"])
+def test_urls_and_feeds_are_fetched(web_bot: NewsBot, site: str) -> None:
+    report = web_bot.ingest([f"{site}/feed.xml"])
     assert len(report.added) == 1, report.failed
-    meta = fresh_bot.store.article_metadatas()[0]
+    meta = web_bot.store.article_metadatas()[0]
     assert meta["title"] == "Copper hits record on tariff fears"
     assert meta["source"] == "Metals Desk" and meta["published"] == "2025-02-26"
     assert meta["url"] == f"{site}/copper.html"
-    again = fresh_bot.ingest([f"{site}/copper.html"])  # the same story by its page URL
+    again = web_bot.ingest([f"{site}/copper.html"])  # the same story by its page URL
     assert again.unchanged and not again.added
 
 
-def test_bad_input_is_reported_per_item_and_harms_nothing(
-    fresh_bot: NewsBot, tmp_path: Path, site: str
+def test_local_addresses_are_refused_unless_allowed(fresh_bot: NewsBot, site: str) -> None:
+    """By default a URL may not reach this machine or its private network: the web
+    chat's "Add news" would otherwise fetch the host's internal services for a visitor."""
+    for url in (f"{site}/copper.html", "http://localhost:9/", "http://169.254.169.254/"):
+        report = fresh_bot.ingest([url])
+        assert len(report.failed) == 1, url
+        assert "local or private address" in report.failed[0].reason, report.failed[0]
+        assert "NEWSBOT_ALLOW_PRIVATE_URLS" in report.failed[0].reason
+    assert fresh_bot.store.chunk_count() == 0
+
+
+class _Trickle(BaseHTTPRequestHandler):
+    """A page that sends one byte every 0.2 s: every read is quick, the whole is not."""
+
+    def do_GET(self) -> None:
+        self.send_response(200)
+        self.send_header("Content-Type", "text/html")
+        self.end_headers()
+        try:
+            for _ in range(300):
+                self.wfile.write(b"x")
+                self.wfile.flush()
+                time.sleep(0.2)
+        except OSError:  # the client gave up: that is the point
+            pass
+
+    def log_message(self, *args: object) -> None:
+        pass
+
+
+def test_a_trickling_page_is_cut_off_at_the_whole_request_deadline(
+    bot: NewsBot, tmp_path: Path
 ) -> None:
-    fresh_bot.ingest([SAMPLE_NEWS])
-    before = fresh_bot.store.chunk_count()
+    server = ThreadingHTTPServer(("127.0.0.1", 0), _Trickle)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    patient = NewsBot(data_dir=tmp_path / "d", allow_private_urls=True, fetch_timeout=1.5)
+    patient.__dict__.update(embedder=bot.embedder, index_embedder=bot.index_embedder)
+    try:
+        report = patient.ingest([f"http://127.0.0.1:{server.server_port}/slow"])
+    finally:
+        server.shutdown()
+    assert len(report.failed) == 1
+    assert "longer than 1.5 s in all" in report.failed[0].reason
+    assert "NEWSBOT_FETCH_TIMEOUT" in report.failed[0].reason
+
+
+def test_bad_input_is_reported_per_item_and_harms_nothing(
+    web_bot: NewsBot, tmp_path: Path, site: str
+) -> None:
+    web_bot.ingest([SAMPLE_NEWS])
+    before = web_bot.store.chunk_count()
     bad = tmp_path / "bad"
     bad.mkdir()
     (bad / "empty.txt").write_text("")
@@ -186,7 +233,7 @@ def test_bad_input_is_reported_per_item_and_harms_nothing(
         '{"title": "No body"}\n'
     )
     closed = free_port()
-    report = fresh_bot.ingest(
+    report = web_bot.ingest(
         [bad, tmp_path / "missing.txt", f"http://127.0.0.1:{closed}/news", f"{site}/broken.rss"]
     )
     reasons = {
@@ -204,8 +251,8 @@ def test_bad_input_is_reported_per_item_and_harms_nothing(
     assert "not a valid RSS/Atom feed" in reasons[f"{site}/broken.rss"]
     assert len(report.failed) == 10
     assert len(report.added) == 1  # the good JSONL line still went in
-    assert fresh_bot.store.chunk_count() == before + 1
-    assert fresh_bot.stats()["articles"] == 31
+    assert web_bot.store.chunk_count() == before + 1
+    assert web_bot.stats()["articles"] == 31
 
 
 def test_cli_ingest_reports_failures_and_exits_non_zero(
