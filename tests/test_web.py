@@ -271,6 +271,12 @@ def test_a_login_is_required_when_auth_is_set(bot: NewsBot) -> None:
     demo = start(guarded, "127.0.0.1", free_port())
     try:
         url = str(demo.local_url)
+        page = httpx.get(url, timeout=10).text  # the login page, not logged in
+        stored = guarded.store.article_metadatas()
+        for name in {str(m["source"]) for m in stored if m.get("source")}:
+            assert name not in page, name  # no publisher of the store
+        for title in (str(m["title"]) for m in stored):
+            assert title not in page, title  # no example question from a title
         assert httpx.get(f"{url}config", timeout=10).status_code == 401
         login = httpx.post(
             f"{url}login", data={"username": "analyst", "password": "s3cret"}, timeout=10

@@ -77,8 +77,12 @@ _TRACK_TQDM = gr.Progress(track_tqdm=True)
 
 
 def build_app(bot: NewsBot) -> gr.Blocks:
-    """The gradio Blocks of the chat and the `/ask` API, over `bot`."""
-    metadatas = _metadatas(bot)
+    """The gradio Blocks of the chat and the `/ask` API, over `bot`.
+
+    Behind a login the page is built without anything from the store (gradio embeds the
+    built page's config in the login page too); the page load fills it in, logged in."""
+    private = bot.settings.auth_pair() is not None
+    metadatas = [] if private else _metadatas(bot)
     questions = render.example_questions(metadatas)
     publishers = _publishers_of(metadatas)
 
@@ -194,7 +198,7 @@ def build_app(bot: NewsBot) -> gr.Blocks:
 
     with gr.Blocks(title=TITLE, analytics_enabled=False) as demo:
         gr.Markdown(INTRO)
-        corpus = gr.Markdown(summary(), elem_id="corpus-summary")
+        corpus = gr.Markdown("" if private else summary(), elem_id="corpus-summary")
         with gr.Row(equal_height=False):
             with gr.Column(scale=3):
                 chatbot = gr.Chatbot(
@@ -302,9 +306,9 @@ def build_app(bot: NewsBot) -> gr.Blocks:
         gr.api(ask_api, api_name="ask", concurrency_id=_CONCURRENCY)
         # Fresh numbers on each page load: `newsbot ingest` may run while the chat serves.
         demo.load(
-            lambda: (summary(), _examples(_metadatas(bot))),
+            lambda: _loaded(summary(), _metadatas(bot)),
             None,
-            [corpus, chatbot],
+            [corpus, chatbot, sources],
             api_visibility="private",
             queue=False,
         )
@@ -351,6 +355,11 @@ def serve(bot: NewsBot, host: str = "127.0.0.1", port: int = 7860) -> None:
 
 def _assistant(text: str) -> dict[str, str]:
     return {"role": "assistant", "content": text}
+
+
+def _loaded(summary: str, metadatas: list[Any]) -> tuple[Any, ...]:
+    """The page's store-dependent parts: summary, example questions, publishers."""
+    return summary, _examples(metadatas), gr.update(choices=_publishers_of(metadatas))
 
 
 def _example_text(event: gr.SelectData) -> str:
