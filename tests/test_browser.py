@@ -130,6 +130,12 @@ def test_an_uploaded_file_answers_at_once(page: Any, tmp_path: Path) -> None:
         "published": "2025-03-10",
     }
     story.write_text(json.dumps(article) + "\n", encoding="utf-8")
+    from gradio.utils import get_upload_folder
+
+    def copies() -> set[Path]:
+        return set(Path(get_upload_folder()).rglob(story.name))
+
+    earlier = copies()  # of earlier runs on this machine
     page.get_by_text("Add news").click()
     page.locator("#uploads input[type=file]").set_input_files(str(story))
     page.wait_for_timeout(500)
@@ -137,6 +143,8 @@ def test_an_uploaded_file_answers_at_once(page: Any, tmp_path: Path) -> None:
     report = page.locator("#ingest-report")
     report.get_by_text("Added 1").wait_for()
     assert "failed 0" in report.inner_text()
+    # gradio's copy of the upload is deleted once stored: a long-running server keeps none.
+    assert copies() <= earlier
     shot(page, "3-upload-report")
     answer = ask(page, "What did Zephyrine Mining find in Atacama?")
     assert "2.4 percent" in answer, answer

@@ -48,8 +48,10 @@ import os
 # Before gradio is imported: gradio reads this at import and launch time.
 os.environ["GRADIO_ANALYTICS_ENABLED"] = "False"
 
+import contextlib
 import logging
 from collections.abc import Iterator, Sequence
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import gradio as gr
@@ -131,9 +133,9 @@ def build_app(bot: NewsBot) -> gr.Blocks:
                 yield "", [*messages, _assistant(partial)], gr.skip()
         except ValueError as error:  # bad dates and other input the bot refuses
             note = f"⚠️ {error}"
-        except Exception as error:
+        except Exception:
             log.exception("answering %r failed", question)
-            note = f"⚠️ Sorry, answering failed: {type(error).__name__}: {error}"
+            note = "⚠️ Sorry, answering failed on the server; the log has the details."
         else:
             note = "⚠️ Sorry, no answer came back."
         yield "", [*messages, _assistant(render.md_text(note))], render.message_html(note)
@@ -163,10 +165,12 @@ def build_app(bot: NewsBot) -> gr.Blocks:
             return ("Choose files or paste URLs first.", *[gr.skip()] * 5)
         try:
             report = bot.ingest(items, progress=True)
-        except Exception as error:
+        except Exception:
             log.exception("ingest from the page failed")
-            message = f"⚠️ Adding news failed: {type(error).__name__}: {render.md_text(str(error))}"
+            message = "⚠️ Adding news failed on the server; the log has the details."
             return (message, *[gr.skip()] * 5)
+        finally:
+            _discard_uploads(files or [])
         metadatas = _metadatas(bot)
         return (
             render.ingest_report(report, rejected),
@@ -193,7 +197,7 @@ def build_app(bot: NewsBot) -> gr.Blocks:
             raise gr.Error(str(error)) from error
         except Exception as error:
             log.exception("answering %r failed", question)
-            raise gr.Error(f"Answering failed: {type(error).__name__}: {error}") from error
+            raise gr.Error("Answering failed on the server; the log has the details.") from error
         return answer.to_dict()
 
     with gr.Blocks(title=TITLE, analytics_enabled=False) as demo:
@@ -355,6 +359,20 @@ def serve(bot: NewsBot, host: str = "127.0.0.1", port: int = 7860) -> None:
 
 def _assistant(text: str) -> dict[str, str]:
     return {"role": "assistant", "content": text}
+
+
+def _discard_uploads(files: Sequence[str]) -> None:
+    """Delete gradio's copies of uploaded files once read: what they held is stored, and
+    a server that runs for weeks must not keep every upload in its temp dir."""
+    from gradio.utils import get_upload_folder
+
+    folder = Path(get_upload_folder()).resolve()
+    for name in files:
+        path = Path(name).resolve()
+        if path.is_relative_to(folder) and path.is_file():
+            path.unlink()
+            with contextlib.suppress(OSError):  # gradio's per-upload folder, when empty
+                path.parent.rmdir()
 
 
 def _loaded(summary: str, metadatas: list[Any]) -> tuple[Any, ...]:
