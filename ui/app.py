@@ -73,6 +73,8 @@ INTRO = (
     "on the right."
 )
 _CONCURRENCY = "newsbot"  # one answer at a time: the chat and the API share the model
+# Adding news has a slot of its own: a slow feed or a big upload never holds questions.
+_INGEST_CONCURRENCY = "newsbot-ingest"
 ChatUpdate = tuple[Any, Any, Any]
 # An ingest's tqdm bar ("Indexing") shown as the page's progress bar.
 _TRACK_TQDM = gr.Progress(track_tqdm=True)
@@ -305,7 +307,7 @@ def build_app(bot: NewsBot) -> gr.Blocks:
             [report, corpus, sources, uploads, urls, chatbot],
             api_name="add_news",
             show_progress_on=report,
-            concurrency_id=_CONCURRENCY,
+            concurrency_id=_INGEST_CONCURRENCY,
         )
         gr.api(ask_api, api_name="ask", concurrency_id=_CONCURRENCY)
         # Fresh numbers on each page load: `newsbot ingest` may run while the chat serves.
