@@ -11,6 +11,7 @@ import json
 import logging
 import sys
 from collections.abc import Sequence
+from pathlib import Path
 from typing import Any, Literal, get_args, get_origin
 
 from bot import __version__
@@ -142,16 +143,26 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 def _ingest(bot: Any, args: argparse.Namespace) -> int:
-    report = bot.ingest(args.items, progress=True)
-    if args.json:
-        print(json.dumps(report.to_dict(), indent=2))
+    """Ingest here, or, while a web chat serves this data dir, have it ingest the items."""
+    from bot import server_lock
+    from ingest.web import is_url
+
+    lock = server_lock.live_lock(bot.settings.data_dir)
+    if lock is None:
+        report = bot.ingest(args.items, progress=True).to_dict()
     else:
-        for failure in report.failed:
-            print(f"FAILED {failure.item}: {failure.reason}", file=sys.stderr)
-        for notice in report.notices:
-            print(f"NOTE {notice.item}: {notice.message}", file=sys.stderr)
-        print(report.summary())
-    return 0 if report.ok else 1
+        print(f"handing the news to the web chat serving this data dir ({lock.url})")
+        items = [item if is_url(item) else str(Path(item).resolve()) for item in args.items]
+        report = server_lock.hand_over(lock, items, bot.settings.auth_pair())
+    if args.json:
+        print(json.dumps(report, indent=2))
+    else:
+        for failure in report["failed"]:
+            print(f"FAILED {failure['item']}: {failure['reason']}", file=sys.stderr)
+        for notice in report["notices"]:
+            print(f"NOTE {notice['item']}: {notice['message']}", file=sys.stderr)
+        print(report["summary"])
+    return 0 if not report["failed"] else 1
 
 
 def _filters(args: argparse.Namespace) -> dict[str, Any]:

@@ -49,6 +49,8 @@ import os
 os.environ["GRADIO_ANALYTICS_ENABLED"] = "False"
 
 import contextlib
+import hmac
+import json
 import logging
 from collections.abc import Iterator, Sequence
 from pathlib import Path
@@ -56,7 +58,9 @@ from typing import TYPE_CHECKING, Any
 
 import gradio as gr
 
+from bot import server_lock
 from bot.followup import message_text, plain_turns
+from bot.server_lock import ServerLock
 from bot.types import Answer
 from ui import render
 
@@ -80,8 +84,12 @@ ChatUpdate = tuple[Any, Any, Any]
 _TRACK_TQDM = gr.Progress(track_tqdm=True)
 
 
-def build_app(bot: NewsBot) -> gr.Blocks:
+def build_app(bot: NewsBot, handoff: ServerLock | None = None) -> gr.Blocks:
     """The gradio Blocks of the chat and the `/ask` API, over `bot`.
+
+    With `handoff` (the lock this server holds on its data dir), an undocumented
+    `/ingest_local` endpoint ingests local paths for a caller that shows the lock's
+    secret: how `newsbot ingest` adds news to a data dir while this server runs on it.
 
     Behind a login the page is built without anything from the store (gradio embeds the
     built page's config in the login page too); the page load fills it in, logged in."""
@@ -202,6 +210,15 @@ def build_app(bot: NewsBot) -> gr.Blocks:
             raise gr.Error("Answering failed on the server; the log has the details.") from error
         return answer.to_dict()
 
+    def ingest_local(items_json: str, token: str) -> dict[str, Any]:
+        """Ingest paths and URLs sent by `newsbot ingest` on this server's data dir."""
+        if handoff is None or not hmac.compare_digest(str(token), handoff.token):
+            raise gr.Error("Not allowed: only `newsbot ingest` on this data dir may do that.")
+        items = json.loads(items_json)
+        if not isinstance(items, list) or not all(isinstance(i, str) for i in items):
+            raise gr.Error("Expected a JSON list of paths and URLs.")
+        return bot.ingest(items).to_dict()
+
     with gr.Blocks(title=TITLE, analytics_enabled=False) as demo:
         gr.Markdown(INTRO)
         corpus = gr.Markdown("" if private else summary(), elem_id="corpus-summary")
@@ -310,6 +327,13 @@ def build_app(bot: NewsBot) -> gr.Blocks:
             concurrency_id=_INGEST_CONCURRENCY,
         )
         gr.api(ask_api, api_name="ask", concurrency_id=_CONCURRENCY)
+        if handoff is not None:
+            gr.api(
+                ingest_local,
+                api_name="ingest_local",
+                api_visibility="undocumented",
+                concurrency_id=_INGEST_CONCURRENCY,
+            )
         # Fresh numbers on each page load: `newsbot ingest` may run while the chat serves.
         demo.load(
             lambda: _loaded(summary(), _metadatas(bot)),
@@ -321,14 +345,19 @@ def build_app(bot: NewsBot) -> gr.Blocks:
     return demo
 
 
-def start(bot: NewsBot, host: str = "127.0.0.1", port: int = 7860) -> gr.Blocks:
+def start(
+    bot: NewsBot,
+    host: str = "127.0.0.1",
+    port: int = 7860,
+    handoff: ServerLock | None = None,
+) -> gr.Blocks:
     """Launch the web chat on http://host:port/ in the background; returns the app.
 
     Login is required when the `auth` setting (NEWSBOT_AUTH=user:password) is set;
     uploads above `max_upload_mb` are refused. A port that is taken raises ValueError.
     """
     settings = bot.settings
-    demo = build_app(bot).queue(default_concurrency_limit=1)
+    demo = build_app(bot, handoff).queue(default_concurrency_limit=1)
     try:
         demo.launch(
             server_name=host,
@@ -350,13 +379,25 @@ def start(bot: NewsBot, host: str = "127.0.0.1", port: int = 7860) -> gr.Blocks:
 
 
 def serve(bot: NewsBot, host: str = "127.0.0.1", port: int = 7860) -> None:
-    """Start the web chat and block until interrupted (Ctrl-C)."""
-    demo = start(bot, host, port)
-    print(f"newsbot web chat on {demo.local_url}  (API: /ask; Ctrl-C to stop)", flush=True)
+    """Start the web chat and block until interrupted (Ctrl-C).
+
+    It claims the data dir (`bot.server_lock`) for as long as it runs, so that
+    `newsbot ingest` there hands its news to this process instead of writing beside it.
+    """
+    data_dir = Path(bot.settings.data_dir)
+    local = "127.0.0.1" if host in ("0.0.0.0", "::", "") else host
+    lock = server_lock.claim(data_dir, f"http://{local}:{port}/")
     try:
-        demo.block_thread()
+        demo = start(bot, host, port, handoff=lock)
+        print(f"newsbot web chat on {demo.local_url}  (API: /ask; Ctrl-C to stop)", flush=True)
+        try:
+            demo.block_thread()
+        except KeyboardInterrupt:
+            pass
+        finally:
+            demo.close()
     finally:
-        demo.close()
+        server_lock.release(data_dir, lock)
 
 
 def _assistant(text: str) -> dict[str, str]:
