@@ -25,6 +25,7 @@ from ingest.pipeline import ingest
 from ingest.store import NewsStore, connect
 from ingest.types import IngestReport, Limits
 from ingest.web import FetchPolicy
+from ingest.write_lock import exclusive
 
 EMPTY_CORPUS = "No news has been ingested yet. Add some with `newsbot ingest PATH_OR_URL`."
 OTHER_SETTINGS = (
@@ -38,6 +39,9 @@ if TYPE_CHECKING:
 
 History = Sequence[Any]
 DateLike = date | str | None
+
+
+INGEST_LOCK = "ingest.lock"
 
 
 class NewsBot:
@@ -91,6 +95,12 @@ class NewsBot:
         )
 
     def ingest(self, items: Sequence[str | Path], progress: bool = False) -> IngestReport:
+        """Add news; one ingest at a time per data dir, and the store is first opened
+        inside that turn, so a CLI process never opens it while another one writes."""
+        with exclusive(Path(self.settings.data_dir) / INGEST_LOCK):
+            return self._ingest(items, progress)
+
+    def _ingest(self, items: Sequence[str | Path], progress: bool) -> IngestReport:
         return ingest(
             items,
             self.store,

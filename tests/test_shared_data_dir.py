@@ -13,7 +13,7 @@ import subprocess
 from pathlib import Path
 
 from bot.server_lock import LOCK_NAME
-from tests.conftest import free_port, wait_for
+from tests.conftest import SAMPLE_NEWS, free_port, wait_for
 from tests.test_cli import NEWSBOT
 
 STORY = {
@@ -80,3 +80,30 @@ def test_news_ingested_beside_a_running_server_answers_there_at_once(tmp_path: P
     alone = _ingest(data, story)  # no server any more: the CLI writes itself
     assert alone.returncode == 0 and "handing" not in alone.stdout
     assert "unchanged 1" in alone.stdout
+
+
+def test_two_ingests_at_once_report_what_each_really_added(tmp_path: Path) -> None:
+    """Two `newsbot ingest` of the same news started together: one adds, one finds it."""
+    data = tmp_path / "data"
+    runs = [
+        subprocess.Popen(
+            [NEWSBOT, "--data-dir", str(data), "ingest", "--json", str(SAMPLE_NEWS)],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.DEVNULL,
+            text=True,
+        )
+        for _ in range(2)
+    ]
+    reports = [json.loads(run.communicate(timeout=300)[0]) for run in runs]
+    assert [run.returncode for run in runs] == [0, 0]
+    stored = sum(1 for line in SAMPLE_NEWS.read_text().splitlines() if line.strip())
+    added = sorted(len(report["added"]) for report in reports)
+    unchanged = sorted(len(report["unchanged"]) for report in reports)
+    assert added == [0, stored] and unchanged == [0, stored], reports
+    stats = subprocess.run(
+        [NEWSBOT, "--data-dir", str(data), "stats", "--json"],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert json.loads(stats.stdout)["articles"] == stored  # nothing twice
