@@ -14,6 +14,10 @@ filter) and once without; `--repeats` runs, the table shows the medians of the r
 p50 and p95. Cold start: `newsbot ask` as a fresh process on the same store, wall time
 to the printed answer (median of `--cold-runs`).
 
+Serving: `bench.serving` on the same store: `--clients` users asking at once through a
+real `newsbot serve`, and one user's questions idle and during an upload of `--upload`
+further DEV articles (not with `--store`, whose store already holds them all).
+
 Scaling: `bench.scale` at each size of `--scale` (default 10k chunks; `--full`: 10k,
 100k and 1M), see its docstring.
 """
@@ -33,7 +37,7 @@ from datetime import date, timedelta
 from pathlib import Path
 from typing import Any
 
-from bench import scale
+from bench import scale, serving
 from bench.corpus import DEV, dev_articles, dev_questions
 from bot.evaluate import percentile
 from bot.newsbot import NewsBot
@@ -72,6 +76,15 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         help="Time answers and cold starts on this filled data dir (e.g. the one "
         "`newsbot --data-dir D eval ... --corpus full` made) instead of ingesting; "
         "no ingest or scaling figures.",
+    )
+    parser.add_argument(
+        "--clients", type=int, default=20, help="Concurrent users served (default 20; 0 skips)."
+    )
+    parser.add_argument(
+        "--upload",
+        type=int,
+        default=1000,
+        help="Articles uploaded while a user asks (default 1000; 0 skips).",
     )
     parser.add_argument("--out", type=Path, help="Also write the results as JSON here.")
     args = parser.parse_args(argv)
@@ -209,6 +222,18 @@ def bench(args: argparse.Namespace, data_dir: Path) -> dict[str, Any]:
     colds = [cold_start(data_dir, question) for _ in range(args.cold_runs)]
     results["cold_start_seconds_runs"] = [round(v, 2) for v in colds]
     results["cold_start_seconds"] = round(statistics.median(colds), 2)
+    if args.clients > 0:
+        print(f"serving: {args.clients} users at once", file=sys.stderr)
+        upload = 0 if args.store else args.upload
+        articles = dev_articles(args.corpus, args.sample + upload)[args.sample :]
+        results["serving"] = serving.measure(
+            newsbot_command(),
+            data_dir,
+            [q["question"] for q in dev_questions(args.corpus.parent, max(args.questions, 20))],
+            args.clients,
+            5,
+            articles,
+        )
     results["scale"] = []
     for size in args.scale_sizes if args.store is None else []:
         print(f"scaling: {size} chunks", file=sys.stderr)
@@ -240,6 +265,7 @@ def format_table(results: dict[str, Any]) -> str:
             f"median of {len(results['cold_start_seconds_runs'])}",
         ),
     ]
+    rows += _serving_rows(results.get("serving"))
     first = max(len(r[0]) for r in rows)
     second = max(len(r[1]) for r in rows)
     lines = [
@@ -248,6 +274,29 @@ def format_table(results: dict[str, Any]) -> str:
     if results["scale"]:
         lines += ["", scale_table(results["scale"])]
     return "\n".join(lines)
+
+
+def _serving_rows(served: dict[str, Any] | None) -> list[tuple[str, str, str]]:
+    if not served:
+        return []
+    users = f"{served['clients']} users at once"
+    rows = [
+        ("served answers/s", f"{served['answers_per_s']:.1f}", users),
+        ("served answer p50 (ms)", f"{served['concurrent_p50_ms']:.0f}", users),
+        ("served answer p95 (ms)", f"{served['concurrent_p95_ms']:.0f}", users),
+        ("served errors", f"{served['errors']}", f"of {served['answers'] + served['errors']}"),
+    ]
+    if "idle_p50_ms" in served:
+        rows += [
+            ("one user, idle p50 (ms)", f"{served['idle_p50_ms']:.0f}", ""),
+            (
+                "one user, during upload p50 (ms)",
+                f"{served['during_upload_p50_ms']:.0f}",
+                f"{served['upload_articles']} articles in {served['upload_seconds']:.0f} s, "
+                f"ratio {served['during_to_idle_ratio']}",
+            ),
+        ]
+    return rows
 
 
 def _ingest_rows(results: dict[str, Any]) -> list[tuple[str, str, str]]:

@@ -4,12 +4,18 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import Any
 
 import pytest
 
 from bench import run
 from bot import NewsBot
 from tests.conftest import shared_dir
+
+
+def results_of(out: Path) -> dict[str, Any]:
+    results: dict[str, Any] = json.loads(out.read_text())
+    return results
 
 
 @pytest.mark.slow
@@ -19,12 +25,18 @@ def test_a_tiny_bench_run_prints_every_figure(
     corpus = shared_dir() / "data" / "realtimeqa-dev" / "corpus.jsonl.gz"
     out = tmp_path / "bench.json"
     argv = ["--corpus", str(corpus), "--sample", "40", "--questions", "4", "--repeats", "1"]
-    argv += ["--cold-runs", "1", "--scale", "1500", "--out", str(out)]
+    argv += ["--cold-runs", "1", "--scale", "1500", "--clients", "2", "--upload", "20"]
+    argv += ["--out", str(out)]
     assert run.main(argv) == 0
     printed = capsys.readouterr().out
     for label in ("ingest articles/s", "answer p50, dated", "cold `newsbot ask`", "recall@30"):
         assert label in printed
-    results = json.loads(out.read_text())
+    for label in ("served answers/s", "served errors", "one user, during upload p50"):
+        assert label in printed
+    served = results_of(out)["serving"]
+    assert served["errors"] == 0 and served["answers"] == 2 * 5
+    assert "Added 20" in served["upload_report"]
+    results = results_of(out)
     assert results["articles_read"] == 40 and results["chunks"] > 40
     assert results["ingest_to_encoder_ratio"] > 0
     [scaled] = results["scale"]
@@ -40,7 +52,7 @@ def test_a_bench_on_a_filled_store_times_each_stage_and_ingests_nothing(
 ) -> None:
     corpus = shared_dir() / "data" / "realtimeqa-dev" / "corpus.jsonl.gz"
     chunks = bot.store.chunk_count()
-    argv = ["--corpus", str(corpus), "--store", str(bot.settings.data_dir)]
+    argv = ["--corpus", str(corpus), "--store", str(bot.settings.data_dir), "--clients", "0"]
     assert run.main([*argv, "--questions", "3", "--repeats", "1", "--cold-runs", "1"]) == 0
     printed = capsys.readouterr().out
     for label in ("answer p50, dated", "  search p50", "  compose p50", "cold `newsbot ask`"):
