@@ -39,7 +39,7 @@ def measure(
     per_client: int,
     articles: list[Article],
 ) -> dict[str, Any]:
-    port = _free_port()
+    port = free_port()
     env = {**os.environ, **_OFFLINE, "GRADIO_ANALYTICS_ENABLED": "False"}
     server = subprocess.Popen(
         [*command, "--data-dir", str(data_dir), "serve", "--port", str(port)],
@@ -49,7 +49,7 @@ def measure(
     )
     url = f"http://127.0.0.1:{port}/"
     try:
-        _wait_for(url, server)
+        wait_for(url, server, seconds=120)
         _client(url).predict(questions[0], "", "", "", api_name="/ask")  # warm up
         results = _concurrent(url, questions, clients, per_client)
         if articles:
@@ -141,17 +141,18 @@ def _client(url: str) -> Any:
     return Client(url, verbose=False, analytics_enabled=False)
 
 
-def _free_port() -> int:
+def free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         return int(sock.getsockname()[1])
 
 
-def _wait_for(url: str, server: subprocess.Popen[bytes], seconds: float = 120) -> None:
+def wait_for(url: str, process: subprocess.Popen[bytes] | None = None, seconds: float = 60) -> None:
+    """Wait until `url` answers (any status below 500); fail early if `process` exits."""
     deadline = time.monotonic() + seconds
     while time.monotonic() < deadline:
-        if server.poll() is not None:
-            raise RuntimeError(f"`newsbot serve` exited with {server.returncode}")
+        if process is not None and process.poll() is not None:
+            raise RuntimeError(f"server exited with {process.returncode} before {url} answered")
         try:
             if httpx.get(url, timeout=2).status_code < 500:
                 return

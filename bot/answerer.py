@@ -90,8 +90,9 @@ def draft_answer(
     weights = WEIGHTS if reranker is not None else WEIGHTS_WITHOUT_RERANK
     sentences, prior, sentence_terms = _shortlist(question, sentences, weights)
     started = time.perf_counter()
+    texts = [s.text for s in sentences]
     # The query and its asking clause ride in the sentences' batch: one encoder call.
-    encoded = encode([query, ask_clause(query), *(s.text for s in sentences)])
+    encoded = encode([query, ask_clause(query), *texts])
     encoded_at = time.perf_counter()
     vectors = encoded[2:]
     similarity = vectors @ encoded[0]
@@ -104,7 +105,6 @@ def draft_answer(
     if reranker is None:
         evidence = float(similarity.max())
     else:
-        texts = [s.text for s in sentences]
         reading = reading or query
         relevance = reranker.score(reading, texts)
         scores = scores + WEIGHTS["rerank"] * relevance

@@ -101,6 +101,7 @@ class NewsBot:
             return self._ingest(items, progress)
 
     def _ingest(self, items: Sequence[str | Path], progress: bool) -> IngestReport:
+        max_bytes = int(self.settings.max_file_mb * 2**20)  # a file's, or a fetched page's
         return ingest(
             items,
             self.store,
@@ -109,12 +110,12 @@ class NewsBot:
             chunk_overlap=self.settings.chunk_overlap,
             fetch=FetchPolicy(
                 deadline=self.settings.fetch_timeout,
-                max_bytes=int(self.settings.max_file_mb * 2**20),
+                max_bytes=max_bytes,
                 max_redirects=self.settings.max_redirects,
                 allow_private=self.settings.allow_private_urls,
             ),
             limits=Limits(
-                max_file_bytes=int(self.settings.max_file_mb * 2**20),
+                max_file_bytes=max_bytes,
                 max_article_chars=self.settings.max_article_chars,
                 max_chunk_chars=self.settings.max_chunk_chars,
             ),

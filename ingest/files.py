@@ -28,8 +28,7 @@ def read_text_file(path: Path, max_bytes: int) -> str:
     if path.suffix == ".gz":
         data = _gunzip(path, max_bytes)
     else:
-        if path.stat().st_size > max_bytes:
-            raise ValueError(_too_big(path.stat().st_size, max_bytes))
+        _refuse_bigger(path, max_bytes)
         data = path.read_bytes()
     if not data.strip():
         raise ValueError("empty file")
@@ -56,6 +55,12 @@ def _gunzip(path: Path, max_bytes: int) -> bytes:
     except (OSError, EOFError) as error:
         raise ValueError(f"broken gzip file ({error})") from None
     return b"".join(pieces)
+
+
+def _refuse_bigger(path: Path, max_bytes: int) -> None:
+    size = path.stat().st_size
+    if size > max_bytes:
+        raise ValueError(_too_big(size, max_bytes))
 
 
 def _too_big(size: int, limit: int, verb: str = "is") -> str:
@@ -156,9 +161,7 @@ def extract_html(html: str, origin: str, url: str, source: str = "") -> Iterator
 
 
 def load_pdf(path: Path, max_bytes: int) -> Iterator[Loaded]:
-    if path.stat().st_size > max_bytes:
-        yield Failure(str(path), _too_big(path.stat().st_size, max_bytes))
-        return
+    _refuse_bigger(path, max_bytes)
     try:
         from pypdf import PdfReader
         from pypdf.errors import PdfReadError

@@ -4,17 +4,17 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from datetime import UTC, datetime
 from pathlib import Path
 
 from tqdm import tqdm
 
-from ingest.chunking import chunk_text
+from ingest.chunking import Chunk, chunk_text
 from ingest.cleaning import content_hash
 from ingest.dates import to_day_number
 from ingest.embedder import Embedder
-from ingest.files import reader_for
+from ingest.files import Loaded, reader_for
 from ingest.store import Metadata, NewsStore, StoredArticle
 from ingest.types import Article, Failure, IngestReport, Limits, Notice
 from ingest.web import FetchPolicy, is_url, load_url
@@ -41,14 +41,16 @@ def ingest(
     started = time.perf_counter()
     report = IngestReport()
     limits = limits or Limits()
+
+    def chunk(text: str) -> list[Chunk]:
+        return chunk_text(text, chunk_size, chunk_overlap, limits.max_chunk_chars)
+
     articles = _read_all(items, report, fetch, limits, progress)
     new = _drop_known(articles, store, report)
     bar = tqdm(total=len(new), unit="article", desc="Indexing", disable=not progress)
     for start in range(0, len(new), _GROUP):
         group = new[start : start + _GROUP]
-        report.chunks += _store_group(
-            group, store, embedder, (chunk_size, chunk_overlap, limits.max_chunk_chars), report
-        )
+        report.chunks += _store_group(group, store, embedder, chunk, report)
         bar.update(len(group))
     bar.close()
     report.seconds = time.perf_counter() - started
@@ -115,9 +117,7 @@ def _hidden(path: Path, root: Path) -> bool:
     return any(part.startswith(".") for part in path.relative_to(root).parts)
 
 
-def _load(
-    unit: str | Path, fetch: FetchPolicy, max_bytes: int
-) -> Iterator[Article | Failure | Notice]:
+def _load(unit: str | Path, fetch: FetchPolicy, max_bytes: int) -> Iterator[Loaded]:
     """What one file or URL holds; whatever it raises becomes its failure, not the batch's.
 
     Readers report what they expect (bad JSON, a broken PDF) themselves; anything else
@@ -158,13 +158,11 @@ def _store_group(
     group: list[tuple[str, Article]],
     store: NewsStore,
     embedder: Embedder,
-    sizes: tuple[int, int, int],
+    chunk: Callable[[str], list[Chunk]],
     report: IngestReport,
 ) -> int:
-    """Chunk, embed and store one group; `sizes` is (chunk size, overlap, hard maximum)."""
-    chunked = [
-        (article_id, article, chunk_text(article.text, *sizes)) for article_id, article in group
-    ]
+    """Chunk, embed and store one group."""
+    chunked = [(article_id, article, chunk(article.text)) for article_id, article in group]
     texts = [c.embedding_text(article.title) for _, article, chunks in chunked for c in chunks]
     vectors = embedder.encode(texts)
     ingested_at = datetime.now(UTC).isoformat(timespec="seconds")

@@ -3,21 +3,25 @@
 from __future__ import annotations
 
 import os
-import socket
+import signal
 import subprocess
 import sys
+import threading
 import time
 from collections.abc import Iterator
+from contextlib import contextmanager
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
-import httpx
 import pytest
 
+from bench.serving import free_port, wait_for
 from bot import NewsBot
 
 REPO = Path(__file__).resolve().parents[1]
 SAMPLE_NEWS = REPO / "ingest" / "samples" / "sample_news.jsonl"
 SEED_QUESTION = "Who raised Hang Seng targets and why?"
+NEWSBOT = str(Path(sys.executable).with_name("newsbot"))
 
 
 def shared_dir() -> Path:
@@ -60,24 +64,55 @@ def web_bot(bot: NewsBot, tmp_path: Path) -> NewsBot:
     return newsbot
 
 
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
+class _Trickle(BaseHTTPRequestHandler):
+    """A page that sends one byte every 0.2 s, as a stalled news site might: every read
+    is quick, the whole is not."""
 
-
-def wait_for(url: str, process: subprocess.Popen[bytes] | None = None, seconds: float = 60) -> None:
-    deadline = time.monotonic() + seconds
-    while time.monotonic() < deadline:
-        if process is not None and process.poll() is not None:
-            raise RuntimeError(f"server exited with {process.returncode} before {url} answered")
+    def do_GET(self) -> None:
+        self.send_response(200)
+        self.send_header("Content-Type", "text/html")
+        self.end_headers()
         try:
-            if httpx.get(url, timeout=2).status_code < 500:
-                return
-        except httpx.HTTPError:
+            for _ in range(300):
+                self.wfile.write(b"x")
+                self.wfile.flush()
+                time.sleep(0.2)
+        except OSError:  # the client gave up: that is the point
             pass
-        time.sleep(0.3)
-    raise TimeoutError(f"{url} did not answer within {seconds} s")
+
+    def log_message(self, *args: object) -> None:
+        pass
+
+
+@contextmanager
+def trickling_site() -> Iterator[str]:
+    """The URL of a trickling page on a real HTTP server on 127.0.0.1."""
+    server = ThreadingHTTPServer(("127.0.0.1", 0), _Trickle)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        yield f"http://127.0.0.1:{server.server_port}/slow"
+    finally:
+        server.shutdown()
+
+
+@contextmanager
+def serving(data: Path, log_path: Path) -> Iterator[tuple[subprocess.Popen[bytes], str]]:
+    """A real `newsbot serve` process on `data`, and its URL; stopped by Ctrl-C (SIGINT),
+    so that it lets go of the data dir as a user's would."""
+    port = free_port()
+    with log_path.open("wb") as log:
+        server = subprocess.Popen(
+            [NEWSBOT, "--data-dir", str(data), "serve", "--port", str(port)],
+            stdout=log,
+            stderr=subprocess.STDOUT,
+        )
+        try:
+            url = f"http://127.0.0.1:{port}/"
+            wait_for(url, server, seconds=120)
+            yield server, url
+        finally:
+            server.send_signal(signal.SIGINT)
+            server.wait(timeout=60)
 
 
 @pytest.fixture(scope="session")

@@ -4,16 +4,12 @@ from __future__ import annotations
 
 import json
 import subprocess
-import sys
-from pathlib import Path
 
 import pytest
 
 from bot import NewsBot
 from bot.cli import main
-from tests.conftest import SEED_QUESTION
-
-NEWSBOT = str(Path(sys.executable).with_name("newsbot"))
+from tests.conftest import NEWSBOT, SEED_QUESTION
 
 
 def test_ask_json_contract(bot: NewsBot, capsys: pytest.CaptureFixture[str]) -> None:

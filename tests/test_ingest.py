@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import threading
-import time
 from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
@@ -15,7 +14,7 @@ import pytest
 from bot import NewsBot
 from bot.cli import main
 from ingest.lexical_index import DayRange
-from tests.conftest import SAMPLE_NEWS, free_port
+from tests.conftest import SAMPLE_NEWS, free_port, trickling_site
 
 ARTICLE_HTML = """<!doctype html><html><head>
 <title>Copper hits record on tariff fears | Metals Desk</title>
@@ -180,36 +179,13 @@ def test_local_addresses_are_refused_unless_allowed(fresh_bot: NewsBot, site: st
     assert fresh_bot.store.chunk_count() == 0
 
 
-class _Trickle(BaseHTTPRequestHandler):
-    """A page that sends one byte every 0.2 s: every read is quick, the whole is not."""
-
-    def do_GET(self) -> None:
-        self.send_response(200)
-        self.send_header("Content-Type", "text/html")
-        self.end_headers()
-        try:
-            for _ in range(300):
-                self.wfile.write(b"x")
-                self.wfile.flush()
-                time.sleep(0.2)
-        except OSError:  # the client gave up: that is the point
-            pass
-
-    def log_message(self, *args: object) -> None:
-        pass
-
-
 def test_a_trickling_page_is_cut_off_at_the_whole_request_deadline(
     bot: NewsBot, tmp_path: Path
 ) -> None:
-    server = ThreadingHTTPServer(("127.0.0.1", 0), _Trickle)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
     patient = NewsBot(data_dir=tmp_path / "d", allow_private_urls=True, fetch_timeout=1.5)
     patient.__dict__.update(embedder=bot.embedder, index_embedder=bot.index_embedder)
-    try:
-        report = patient.ingest([f"http://127.0.0.1:{server.server_port}/slow"])
-    finally:
-        server.shutdown()
+    with trickling_site() as slow:
+        report = patient.ingest([slow])
     assert len(report.failed) == 1
     assert "longer than 1.5 s in all" in report.failed[0].reason
     assert "NEWSBOT_FETCH_TIMEOUT" in report.failed[0].reason

@@ -8,13 +8,11 @@ takes the writes and answers from them at once, with no restart.
 from __future__ import annotations
 
 import json
-import signal
 import subprocess
 from pathlib import Path
 
 from bot.server_lock import LOCK_NAME
-from tests.conftest import SAMPLE_NEWS, free_port, wait_for
-from tests.test_cli import NEWSBOT
+from tests.conftest import NEWSBOT, SAMPLE_NEWS, free_port, serving
 
 STORY = {
     "title": "Zephyrine Mining finds copper in Atacama",
@@ -39,16 +37,7 @@ def test_news_ingested_beside_a_running_server_answers_there_at_once(tmp_path: P
     data = tmp_path / "data"
     story = tmp_path / "zephyrine.jsonl"
     story.write_text(json.dumps(STORY) + "\n", encoding="utf-8")
-    port = free_port()
-    log = (tmp_path / "serve.log").open("wb")
-    server = subprocess.Popen(
-        [NEWSBOT, "--data-dir", str(data), "serve", "--port", str(port)],
-        stdout=log,
-        stderr=subprocess.STDOUT,
-    )
-    url = f"http://127.0.0.1:{port}/"
-    try:
-        wait_for(url, server, seconds=120)
+    with serving(data, tmp_path / "serve.log") as (_, url):
         client = Client(url, verbose=False, analytics_enabled=False)
         question = "What did Zephyrine Mining find in Atacama?"
         before = client.predict(question, "", "", "", api_name="/ask")
@@ -72,11 +61,7 @@ def test_news_ingested_beside_a_running_server_answers_there_at_once(tmp_path: P
         )
         assert second.returncode != 0
         assert "already served by process" in second.stderr
-    finally:
-        server.send_signal(signal.SIGINT)  # Ctrl-C: the server lets go of the data dir
-        server.wait(timeout=60)
-        log.close()
-    assert not (data / LOCK_NAME).exists()
+    assert not (data / LOCK_NAME).exists()  # stopped by Ctrl-C, it let go of the data dir
     alone = _ingest(data, story)  # no server any more: the CLI writes itself
     assert alone.returncode == 0 and "handing" not in alone.stdout
     assert "unchanged 1" in alone.stdout

@@ -8,15 +8,13 @@ and the server's memory comes back to where it was once warm (within 20%).
 from __future__ import annotations
 
 import json
-import signal
 import subprocess
 import threading
 import time
 from pathlib import Path
 from typing import Any
 
-from tests.conftest import SAMPLE_NEWS, free_port, wait_for
-from tests.test_cli import NEWSBOT
+from tests.conftest import NEWSBOT, SAMPLE_NEWS, serving
 
 CLIENTS = 20
 QUESTIONS = (
@@ -56,18 +54,9 @@ def test_twenty_users_an_upload_and_a_scheduled_ingest(tmp_path: Path) -> None:
     from gradio_client import handle_file
 
     data = tmp_path / "data"
-    port = free_port()
-    log = (tmp_path / "serve.log").open("wb")
-    server = subprocess.Popen(
-        [NEWSBOT, "--data-dir", str(data), "serve", "--port", str(port)],
-        stdout=log,
-        stderr=subprocess.STDOUT,
-    )
-    url = f"http://127.0.0.1:{port}/"
     errors: list[str] = []
     answers: list[dict[str, Any]] = []
-    try:
-        wait_for(url, server, seconds=120)
+    with serving(data, tmp_path / "serve.log") as (server, url):
         seeded = subprocess.run(
             [NEWSBOT, "--data-dir", str(data), "ingest", str(SAMPLE_NEWS)],
             capture_output=True,
@@ -119,10 +108,6 @@ def test_twenty_users_an_upload_and_a_scheduled_ingest(tmp_path: Path) -> None:
         time.sleep(2)
         after = _rss_mb(server.pid)
         assert after <= before * 1.2, (before, after)
-    finally:
-        server.send_signal(signal.SIGINT)
-        server.wait(timeout=60)
-        log.close()
     stats = subprocess.run(
         [NEWSBOT, "--data-dir", str(data), "stats", "--json"],
         capture_output=True,

@@ -11,10 +11,8 @@ os.environ["GRADIO_ANALYTICS_ENABLED"] = "False"  # before gradio / gradio_clien
 os.environ["HF_HUB_DISABLE_TELEMETRY"] = "1"
 
 import re
-import threading
 import time
 from collections.abc import Iterator
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
@@ -24,7 +22,7 @@ import pytest
 from bot.followup import plain_turns
 from bot.newsbot import EMPTY_CORPUS, NewsBot
 from bot.types import Answer, Source
-from tests.conftest import SAMPLE_NEWS, SEED_QUESTION, free_port
+from tests.conftest import SAMPLE_NEWS, SEED_QUESTION, free_port, trickling_site
 from ui import render
 
 QUESTION = SEED_QUESTION
@@ -303,43 +301,18 @@ def test_an_upload_shows_by_its_name_and_urls_must_be_http() -> None:
     assert [item for item, _ in rejected] == ["/etc/passwd", "ftp://x/y"]
 
 
-class _Trickle(BaseHTTPRequestHandler):
-    """A page that sends one byte every 0.2 s, as a stalled news site might."""
-
-    def do_GET(self) -> None:
-        self.send_response(200)
-        self.send_header("Content-Type", "text/html")
-        self.end_headers()
-        try:
-            for _ in range(300):
-                self.wfile.write(b"x")
-                self.wfile.flush()
-                time.sleep(0.2)
-        except OSError:
-            pass
-
-    def log_message(self, *args: object) -> None:
-        pass
-
-
 def test_questions_are_answered_while_news_is_being_added(bot: NewsBot, tmp_path: Path) -> None:
     """An "Add news" stuck on a slow site (8 s deadline) must not hold a question."""
-    site = ThreadingHTTPServer(("127.0.0.1", 0), _Trickle)
-    threading.Thread(target=site.serve_forever, daemon=True).start()
     newsbot = NewsBot(data_dir=tmp_path / "d", allow_private_urls=True, fetch_timeout=8)
     newsbot.__dict__.update(embedder=bot.embedder, index_embedder=bot.index_embedder)
     assert newsbot.ingest([SAMPLE_NEWS]).ok
-    try:
+    with trickling_site() as slow:
         for url in _launch(newsbot):
             client = _client(url)
-            adding = client.submit(
-                [], f"http://127.0.0.1:{site.server_port}/slow", api_name="/add_news"
-            )
+            adding = client.submit([], slow, api_name="/add_news")
             time.sleep(1)  # the fetch has begun
             answer = client.predict(QUESTION, "", "", "", api_name="/ask")
             assert "Morgan Stanley" in answer["answer"]
             assert not adding.done()  # answered while the slow fetch still ran
             report = adding.result(timeout=60)[0]
             assert "longer than 8 s" in report
-    finally:
-        site.shutdown()
