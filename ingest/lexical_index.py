@@ -10,9 +10,10 @@ from Chroma by the caller.
 
 from __future__ import annotations
 
+import contextlib
 import sqlite3
 import threading
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -60,21 +61,25 @@ class DayRange:
 
 
 class LexicalIndex:
+    """Writes go through one connection, one at a time; each thread reads through a
+    connection of its own. In WAL mode a reader sees the last commit and never waits
+    for a writer, so questions go on while an upload writes thousands of chunks."""
+
     def __init__(self, path: Path) -> None:
         path.parent.mkdir(parents=True, exist_ok=True)
-        # One connection shared by the web server's worker threads, behind a lock.
+        self._path = path
         self._db = sqlite3.connect(str(path), check_same_thread=False, isolation_level=None)
-        self._lock = threading.Lock()
+        self._lock = threading.Lock()  # the writer's
         self._db.execute("PRAGMA journal_mode = WAL")
         self._db.executescript(_SCHEMA)
+        self._readers = threading.local()
         # Chunks holding each word, and in all; forgotten by every write.
         self._document_counts: dict[str, int] = {}
         self._total: int | None = None
 
     def add(self, chunks: Iterable[IndexedChunk]) -> None:
         """Insert or replace chunks by id, in one transaction."""
-        self._forget_counts()
-        with self._lock, self._transaction():
+        with self._writing():
             for chunk in chunks:
                 self._delete_where("chunk_id = ?", (chunk.chunk_id,))
                 cursor = self._db.execute(
@@ -88,20 +93,17 @@ class LexicalIndex:
                 )
 
     def delete_articles(self, article_ids: Sequence[str]) -> None:
-        self._forget_counts()
-        with self._lock, self._transaction():
+        with self._writing():
             for article_id in article_ids:
                 self._delete_where("article_id = ?", (article_id,))
 
     def clear(self) -> None:
-        self._forget_counts()
-        with self._lock, self._transaction():
+        with self._writing():
             self._db.execute("DELETE FROM chunk")
             self._db.execute("DELETE FROM chunk_text")
 
     def count(self) -> int:
-        with self._lock:
-            return int(self._db.execute("SELECT count(*) FROM chunk").fetchone()[0])
+        return int(self._reader().execute("SELECT count(*) FROM chunk").fetchone()[0])
 
     def search(
         self, words: Sequence[str], n: int, days: DayRange, sources: Sequence[str] = ()
@@ -117,8 +119,7 @@ class LexicalIndex:
             " FROM chunk_text JOIN chunk c ON c.id = chunk_text.rowid"
             f" WHERE {' AND '.join(['chunk_text MATCH ?', *conditions])} ORDER BY rank LIMIT ?"
         )
-        with self._lock:
-            rows = self._db.execute(sql, (match, *values, n)).fetchall()
+        rows = self._reader().execute(sql, (match, *values, n)).fetchall()
         # SQLite's bm25() is negative, lower is better; callers get higher-is-better.
         return [(str(chunk_id), -float(rank)) for chunk_id, rank in rows]
 
@@ -141,10 +142,9 @@ class LexicalIndex:
 
     def _document_count(self, word: str) -> int:
         if word not in self._document_counts:
-            with self._lock:
-                row = self._db.execute(
-                    "SELECT count(*) FROM chunk_text WHERE chunk_text MATCH ?", (f'"{word}"',)
-                ).fetchone()
+            row = self._reader().execute(
+                "SELECT count(*) FROM chunk_text WHERE chunk_text MATCH ?", (f'"{word}"',)
+            ).fetchone()
             self._document_counts[word] = int(row[0])
         return self._document_counts[word]
 
@@ -154,8 +154,7 @@ class LexicalIndex:
         sql = "SELECT c.chunk_id FROM chunk c"
         if conditions:
             sql += f" WHERE {' AND '.join(conditions)}"
-        with self._lock:
-            return [str(row[0]) for row in self._db.execute(sql, values)]
+        return [str(row[0]) for row in self._reader().execute(sql, values)]
 
     def article_chunk_ids(self, article_ids: Sequence[str]) -> list[str]:
         """Every chunk id of these articles."""
@@ -164,8 +163,16 @@ class LexicalIndex:
         sql = (
             f"SELECT chunk_id FROM chunk WHERE article_id IN ({', '.join('?' * len(article_ids))})"
         )
-        with self._lock:
-            return [str(row[0]) for row in self._db.execute(sql, tuple(article_ids))]
+        return [str(row[0]) for row in self._reader().execute(sql, tuple(article_ids))]
+
+    def _reader(self) -> sqlite3.Connection:
+        """This thread's read connection, opened on first use (autocommit: each
+        statement reads the latest committed state)."""
+        reader: sqlite3.Connection | None = getattr(self._readers, "db", None)
+        if reader is None:
+            reader = sqlite3.connect(str(self._path), isolation_level=None)
+            self._readers.db = reader
+        return reader
 
     def _delete_where(self, condition: str, values: tuple[str, ...]) -> None:
         rows = [
@@ -175,8 +182,16 @@ class LexicalIndex:
             self._db.execute("DELETE FROM chunk_text WHERE rowid = ?", (row,))
             self._db.execute("DELETE FROM chunk WHERE id = ?", (row,))
 
-    def _transaction(self) -> _Transaction:
-        return _Transaction(self._db)
+    @contextlib.contextmanager
+    def _writing(self) -> Iterator[None]:
+        """One write at a time, in a transaction; the word counts are forgotten once it
+        commits (forgotten before, a reader could count the old state back in)."""
+        with self._lock:
+            try:
+                with _Transaction(self._db):
+                    yield
+            finally:
+                self._forget_counts()
 
 
 def _filters(days: DayRange, sources: Sequence[str]) -> tuple[list[str], list[str | int]]:

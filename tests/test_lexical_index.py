@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import threading
+from collections.abc import Iterator
 from pathlib import Path
 
 from bot import NewsBot
@@ -74,3 +76,35 @@ def test_a_big_store_skips_words_most_chunks_share(tmp_path: Path) -> None:
     small = LexicalIndex(tmp_path / "small.sqlite")
     small.add(chunk(f"a{i}:0", f"The market moved on item {i}.") for i in range(50))
     assert small._selective(words) == words  # small stores search every word
+
+
+def test_a_search_does_not_wait_for_a_write_in_progress(tmp_path: Path) -> None:
+    """An upload writes thousands of chunks in one transaction; questions asked
+    meanwhile read the last committed index instead of waiting for it to end."""
+    index = LexicalIndex(tmp_path / "index.sqlite")
+    index.add([chunk("gold:0", "Gold hit a record as the dollar fell.")])
+    inside, finish = threading.Event(), threading.Event()
+
+    def slow_chunks() -> Iterator[IndexedChunk]:
+        yield chunk("silver:0", "Silver hit a record too.")
+        inside.set()  # the write transaction is open and holds the writer's lock
+        assert finish.wait(30)
+        yield chunk("copper:0", "Copper hit a record as well.")
+
+    writer = threading.Thread(target=index.add, args=(slow_chunks(),))
+    writer.start()
+    assert inside.wait(30)
+    found: list[list[tuple[str, float]]] = []
+    reader = threading.Thread(target=lambda: found.append(index.search(["record"], 5, DayRange())))
+    reader.start()
+    reader.join(timeout=10)
+    still_writing = writer.is_alive()
+    finish.set()
+    writer.join(timeout=30)
+    assert still_writing and not reader.is_alive(), "the search waited for the write to end"
+    assert [c for c, _ in found[0]] == ["gold:0"]  # what was committed, nothing half-written
+    assert {c for c, _ in index.search(["record"], 5, DayRange())} == {
+        "gold:0",
+        "silver:0",
+        "copper:0",
+    }
