@@ -94,6 +94,13 @@ class NewsBot:
             client, self.settings.collection_name(), self.settings.lexical_index_path()
         )
 
+    def warm_up(self) -> None:
+        """Open the store and load the models now rather than in the first question, so
+        that a server's concurrent first questions never race to build them."""
+        _ = self.store, self.reranker
+        self.index_embedder.encode(["warm up"])
+        self.embedder.encode(["warm up"])
+
     def ingest(self, items: Sequence[str | Path], progress: bool = False) -> IngestReport:
         """Add news; one ingest at a time per data dir, and the store is first opened
         inside that turn, so a CLI process never opens it while another one writes."""

@@ -7,6 +7,7 @@ environment, so a setting can never mean two things in two places.
 from __future__ import annotations
 
 import hashlib
+import os
 from pathlib import Path
 from typing import Literal
 
@@ -125,6 +126,12 @@ class Settings(BaseSettings):
         default=60.0, gt=0, description="Seconds before a model request is given up."
     )
     llm_retries: int = Field(default=1, ge=0, description="Retries of a failed model request.")
+    answer_workers: int = Field(
+        default_factory=lambda: os.cpu_count() or 1,
+        ge=1,
+        le=64,
+        description="Questions the web chat answers at once (default: one per CPU core).",
+    )
     auth: str = Field(
         default="",
         description="user:password to require a login on the web chat; empty: no login.",

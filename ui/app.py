@@ -63,6 +63,7 @@ from bot.followup import message_text, plain_turns
 from bot.server_lock import ServerLock
 from bot.types import Answer
 from ui import render
+from ui.background import at_low_priority
 
 if TYPE_CHECKING:
     from bot.newsbot import NewsBot
@@ -76,8 +77,9 @@ INTRO = (
     "themselves and cites them as [n]; the sources are listed under each answer and "
     "on the right."
 )
-_CONCURRENCY = "newsbot"  # one answer at a time: the chat and the API share the model
-# Adding news has a slot of its own: a slow feed or a big upload never holds questions.
+# The chat and the API share `answer_workers` slots; adding news has one slot of its
+# own, so a slow feed or a big upload never holds questions.
+_CONCURRENCY = "newsbot"
 _INGEST_CONCURRENCY = "newsbot-ingest"
 ChatUpdate = tuple[Any, Any, Any]
 # An ingest's tqdm bar ("Indexing") shown as the page's progress bar.
@@ -174,7 +176,7 @@ def build_app(bot: NewsBot, handoff: ServerLock | None = None) -> gr.Blocks:
         if not items and not rejected:
             return ("Choose files or paste URLs first.", *[gr.skip()] * 5)
         try:
-            report = bot.ingest(items, progress=True)
+            report = at_low_priority(lambda: bot.ingest(items, progress=True))
         except Exception:
             log.exception("ingest from the page failed")
             message = "⚠️ Adding news failed on the server; the log has the details."
@@ -217,7 +219,7 @@ def build_app(bot: NewsBot, handoff: ServerLock | None = None) -> gr.Blocks:
         items = json.loads(items_json)
         if not isinstance(items, list) or not all(isinstance(i, str) for i in items):
             raise gr.Error("Expected a JSON list of paths and URLs.")
-        return bot.ingest(items).to_dict()
+        return at_low_priority(lambda: bot.ingest(items)).to_dict()
 
     with gr.Blocks(title=TITLE, analytics_enabled=False) as demo:
         gr.Markdown(INTRO)
@@ -295,6 +297,11 @@ def build_app(bot: NewsBot, handoff: ServerLock | None = None) -> gr.Blocks:
                     render.sources_html(None), css_template=render.PANEL_CSS, elem_id="sources"
                 )
 
+        answer_slots: dict[str, Any] = {
+            "concurrency_id": _CONCURRENCY,
+            "concurrency_limit": bot.settings.answer_workers,
+        }
+        ingest_slot: dict[str, Any] = {"concurrency_id": _INGEST_CONCURRENCY, "concurrency_limit": 1}
         inputs = [box, chatbot, since, until, sources, as_of, writer]
         outputs = [box, chatbot, panel]
         box.submit(
@@ -302,12 +309,12 @@ def build_app(bot: NewsBot, handoff: ServerLock | None = None) -> gr.Blocks:
             inputs,
             outputs,
             api_name="chat",
-            concurrency_id=_CONCURRENCY,
             show_progress="minimal",
+            **answer_slots,
         )
         chatbot.example_select(
             _example_text, None, box, api_visibility="private", queue=False
-        ).then(chat, inputs, outputs, api_visibility="private", concurrency_id=_CONCURRENCY)
+        ).then(chat, inputs, outputs, api_visibility="private", **answer_slots)
         chatbot.clear(
             lambda: render.sources_html(None), None, panel, api_visibility="private", queue=False
         )
@@ -316,7 +323,7 @@ def build_app(bot: NewsBot, handoff: ServerLock | None = None) -> gr.Blocks:
             [chatbot, since, until, sources, as_of, writer],
             outputs,
             api_visibility="private",
-            concurrency_id=_CONCURRENCY,
+            **answer_slots,
         )
         add.click(
             add_news,
@@ -324,15 +331,15 @@ def build_app(bot: NewsBot, handoff: ServerLock | None = None) -> gr.Blocks:
             [report, corpus, sources, uploads, urls, chatbot],
             api_name="add_news",
             show_progress_on=report,
-            concurrency_id=_INGEST_CONCURRENCY,
+            **ingest_slot,
         )
-        gr.api(ask_api, api_name="ask", concurrency_id=_CONCURRENCY)
+        gr.api(ask_api, api_name="ask", **answer_slots)
         if handoff is not None:
             gr.api(
                 ingest_local,
                 api_name="ingest_local",
                 api_visibility="undocumented",
-                concurrency_id=_INGEST_CONCURRENCY,
+                **ingest_slot,
             )
         # Fresh numbers on each page load: `newsbot ingest` may run while the chat serves.
         demo.load(
@@ -357,6 +364,7 @@ def start(
     uploads above `max_upload_mb` are refused. A port that is taken raises ValueError.
     """
     settings = bot.settings
+    bot.warm_up()
     demo = build_app(bot, handoff).queue(default_concurrency_limit=1)
     try:
         demo.launch(
