@@ -36,6 +36,7 @@ Question = dict[str, Any]
 
 MARKER_VERSION = 1
 RECALL_AT = 5
+_CORPUS_MB = 16_384.0
 _Z95 = 1.959963984540054  # two-sided 95% normal quantile
 
 # ---------------------------------------------------------------------------------------
@@ -349,7 +350,9 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
     settings = settings.model_copy(update={"data_dir": data_dir})
     # Every answer is drafted, whatever its evidence, so that the abstention curve can be
     # drawn; the configured `min_evidence` is then applied exactly as the bot applies it.
-    bot = NewsBot(settings.model_copy(update={"min_evidence": 0.0}))
+    # The corpus is the eval's own, trusted and big (DEV unpacks to 106 MB): the limit on
+    # one file, there against uploads that unpack into gigabytes, is not for it.
+    bot = NewsBot(settings.model_copy(update={"min_evidence": 0.0, "max_file_mb": _CORPUS_MB}))
 
     ingest_info = _ensure_ingested(bot, selection, settings)
     print(_ingest_line(ingest_info, data_dir), file=sys.stderr)
@@ -405,6 +408,9 @@ def _ensure_ingested(bot: Any, selection: Selection, settings: Settings) -> dict
             missing = len(selection.ids) - written
         report = bot.ingest([source], progress=True)
     read = len(report.added) + len(report.unchanged) + len(report.replaced)
+    if not read and report.failed:  # not one article: every figure would be a silent zero
+        failure = report.failed[0]
+        raise ValueError(f"the eval corpus could not be read: {failure.item}: {failure.reason}")
     info = {
         "articles_read": read,
         "added": len(report.added),

@@ -230,3 +230,22 @@ def test_eval_cli_on_realtimeqa_pool_and_reuses_the_store(tmp_path: Path) -> Non
     assert second["ingest"]["at"] == first["ingest"]["at"]  # the earlier ingest's figures
     assert [r["id"] for r in second["records"]] == [r["id"] for r in records]
     assert second_seconds < first_seconds
+
+
+def test_an_eval_whose_corpus_cannot_be_read_says_so(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Not a table of zeros: a corpus that yields no article stops the eval, named."""
+    from bot.cli import main
+
+    folder = tmp_path / "set"
+    folder.mkdir()
+    (folder / "corpus.jsonl.gz").write_bytes(b"not gzip at all")
+    question = {"id": "q1", "question": "Who won?", "choices": ["A", "B"], "answer": ["A"]}
+    question |= {"answer_index": [0], "date": "2023-01-02", "pool": [], "answer_in_pool": False}
+    (folder / "questions.jsonl").write_text(json.dumps(question) + "\n", encoding="utf-8")
+    argv = ["--data-dir", str(tmp_path / "store"), "eval", str(folder), "--corpus", "full"]
+    assert main([*argv, "--out", str(tmp_path / "e.json")]) == 2
+    error = capsys.readouterr().err
+    assert "corpus could not be read" in error and "corpus.jsonl.gz" in error
+    assert not (tmp_path / "e.json").exists()
