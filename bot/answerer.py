@@ -102,22 +102,26 @@ def draft_answer(
         + prior
     )
     timings = {"encode": encoded_at - started}
-    if reranker is None:
-        evidence = float(similarity.max())
-    else:
+    if reranker is not None:
         reading = reading or query
         relevance = reranker.score(reading, texts)
         scores = scores + WEIGHTS["rerank"] * relevance
+    chosen = _select(scores, vectors, sentence_terms, sentences)
+    if reranker is None:
+        evidence = float(similarity.max())
+    else:
         # Whether the news is about the question at all is judged on the whole question:
         # the asking clause alone ("Mardi Gras is French for what?") is the better guide
         # to which sentence answers, but a worse one to abstain on (full DEV eval: 4.7%
         # of contained answers lost at a threshold that abstained on 23% of unanswerable).
-        whole = relevance if reading == query else reranker.score(query, texts)
+        # Read whole beside the sentences that would answer only, not all 16: a quarter
+        # of the reading, and the answer given is what must be about the question (full
+        # DEV eval: abstention on unanswerable 0.408 -> 0.432, containment 0.413 -> 0.410).
+        whole = relevance if reading == query else reranker.score(query, [texts[i] for i in chosen])
         evidence = _probability(float(whole.max()))
         timings["rerank"] = time.perf_counter() - encoded_at
     if evidence < min_evidence:
         return replace(_abstain(articles, evidence), timings=timings)
-    chosen = _select(scores, vectors, sentence_terms, sentences)
     return replace(_compose(chosen, sentences, articles, dated), evidence=evidence, timings=timings)
 
 

@@ -32,7 +32,7 @@ def _settings_flags(parser: argparse.ArgumentParser) -> None:
             type=kind,
             choices=choices,
             default=None,
-            help=f"{field.description} [{env}]",
+            help=f"{field.description} [{env}]".replace("%", "%%"),  # argparse formats help
         )
 
 
@@ -119,7 +119,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 2
     from bot.newsbot import NewsBot
 
-    bot = NewsBot(settings)
+    bot = NewsBot(settings.for_serving() if args.command == "serve" else settings)
     try:
         if args.command == "ingest":
             return _ingest(bot, args)

@@ -66,6 +66,7 @@ class NewsBot:
             self.settings.embedding_backend,
             Path(self.settings.model_cache_dir),
             self.settings.embed_batch_size,
+            self.settings.model_threads,
         )
 
     @cached_property
@@ -80,7 +81,7 @@ class NewsBot:
     @cached_property
     def reranker(self) -> Reranker | None:
         """The cross-encoder of the `reranker` setting; None when it is `none`."""
-        return load_reranker(self.settings.reranker)
+        return load_reranker(self.settings.reranker, self.settings.model_threads)
 
     @cached_property
     def chat_model(self) -> BaseChatModel | None:

@@ -44,7 +44,7 @@ class Reranker(Protocol):
 class CrossEncoderReranker:
     """A BERT-style cross-encoder in ONNX: `[CLS] query [SEP] text [SEP]` -> one logit."""
 
-    def __init__(self, folder: Path, max_tokens: int = _MAX_TOKENS) -> None:
+    def __init__(self, folder: Path, threads: int = 0, max_tokens: int = _MAX_TOKENS) -> None:
         import onnxruntime
         from tokenizers import Tokenizer
 
@@ -53,7 +53,7 @@ class CrossEncoderReranker:
         self.tokenizer.enable_truncation(max_tokens, strategy="only_second")
         self.tokenizer.no_padding()
         options = onnxruntime.SessionOptions()
-        options.intra_op_num_threads = os.cpu_count() or 1
+        options.intra_op_num_threads = threads or os.cpu_count() or 1
         self.session = onnxruntime.InferenceSession(
             str(folder / "model.onnx"), options, providers=["CPUExecutionProvider"]
         )
@@ -77,12 +77,12 @@ class CrossEncoderReranker:
         return scores
 
 
-def load_reranker(name: str) -> Reranker | None:
-    """The reranker a setting names; None for `none`."""
+def load_reranker(name: str, threads: int = 0) -> Reranker | None:
+    """The reranker a setting names (each call on `threads` cores, 0: all); None for `none`."""
     if name == "none":
         return None
     if name == "ms-marco-minilm-l12":
-        return CrossEncoderReranker(packaged_model_folder(_PACKAGE, _MODEL_FOLDER))
+        return CrossEncoderReranker(packaged_model_folder(_PACKAGE, _MODEL_FOLDER), threads)
     raise ValueError(f"unknown reranker {name!r}; use one of {', '.join(RERANKERS)}")
 
 

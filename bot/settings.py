@@ -132,6 +132,17 @@ class Settings(BaseSettings):
         le=64,
         description="Questions the web chat answers at once (default: one per CPU core).",
     )
+    model_threads: int = Field(
+        default=0,
+        ge=0,
+        le=256,
+        description=(
+            "CPU threads of one encoder or reranker call. 0: all cores for one question at "
+            "a time (ask, chat, Python); `newsbot serve` makes it cores / answer_workers, "
+            "since answers side by side each on one core go 30% faster than taking turns "
+            "on all of them (make bench)."
+        ),
+    )
     auth: str = Field(
         default="",
         description="user:password to require a login on the web chat; empty: no login.",
@@ -155,6 +166,14 @@ class Settings(BaseSettings):
             "at spaces (raising it above chunk_size keeps long sentences whole)."
         ),
     )
+
+    def for_serving(self, cores: int | None = None) -> Settings:
+        """These settings for the web chat: each answer worker's model calls get their
+        share of the `cores` (default: this machine's), when `model_threads` is left 0."""
+        if self.model_threads:
+            return self
+        share = max(1, (cores or os.cpu_count() or 1) // self.answer_workers)
+        return self.model_copy(update={"model_threads": share})
 
     def evidence_threshold(self) -> float:
         """`min_evidence`, or the default for the evidence in use. Full DEV eval: 0.15 of

@@ -49,14 +49,17 @@ def model_fingerprint(model_path: Path, recipe: str) -> str:
     return hashlib.sha256("|".join(parts).encode()).hexdigest()[:16]
 
 
-def load_embedder(model: str, backend: str, cache_dir: Path, batch_size: int = 64) -> Embedder:
+def load_embedder(
+    model: str, backend: str, cache_dir: Path, batch_size: int = 64, threads: int = 0
+) -> Embedder:
+    """The encoder of `model`; an ONNX one runs each call on `threads` cores (0: all)."""
     path = resolve_model_path(model)
     if backend == "torch":
         return TorchEmbedder(path, batch_size)
     if backend == "onnx-int8":
         from ingest.onnx_export import int8_model
 
-        return OnnxEmbedder(path, int8_model(path, cache_dir), batch_size)
+        return OnnxEmbedder(path, int8_model(path, cache_dir), batch_size, threads)
     raise ValueError(f"unknown embedding backend {backend!r}; use one of {', '.join(BACKENDS)}")
 
 
@@ -111,7 +114,7 @@ class TorchEmbedder(Embedder):
 class OnnxEmbedder(Embedder):
     """Tokenizer + int8 transformer + the model's own pooling, then unit length."""
 
-    def __init__(self, path: Path, onnx_file: Path, batch_size: int = 64) -> None:
+    def __init__(self, path: Path, onnx_file: Path, batch_size: int = 64, threads: int = 0) -> None:
         import onnxruntime
         from tokenizers import Tokenizer
 
@@ -124,7 +127,7 @@ class OnnxEmbedder(Embedder):
         self.tokenizer.enable_truncation(int(config.get("max_seq_length") or 256))
         self.tokenizer.no_padding()
         options = onnxruntime.SessionOptions()
-        options.intra_op_num_threads = os.cpu_count() or 1
+        options.intra_op_num_threads = threads or os.cpu_count() or 1
         self.session = onnxruntime.InferenceSession(
             str(onnx_file), options, providers=["CPUExecutionProvider"]
         )

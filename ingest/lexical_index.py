@@ -142,9 +142,11 @@ class LexicalIndex:
 
     def _document_count(self, word: str) -> int:
         if word not in self._document_counts:
-            row = self._reader().execute(
-                "SELECT count(*) FROM chunk_text WHERE chunk_text MATCH ?", (f'"{word}"',)
-            ).fetchone()
+            row = (
+                self._reader()
+                .execute("SELECT count(*) FROM chunk_text WHERE chunk_text MATCH ?", (f'"{word}"',))
+                .fetchone()
+            )
             self._document_counts[word] = int(row[0])
         return self._document_counts[word]
 

@@ -301,7 +301,10 @@ def build_app(bot: NewsBot, handoff: ServerLock | None = None) -> gr.Blocks:
             "concurrency_id": _CONCURRENCY,
             "concurrency_limit": bot.settings.answer_workers,
         }
-        ingest_slot: dict[str, Any] = {"concurrency_id": _INGEST_CONCURRENCY, "concurrency_limit": 1}
+        ingest_slot: dict[str, Any] = {
+            "concurrency_id": _INGEST_CONCURRENCY,
+            "concurrency_limit": 1,
+        }
         inputs = [box, chatbot, since, until, sources, as_of, writer]
         outputs = [box, chatbot, panel]
         box.submit(
