@@ -119,7 +119,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 2
     from bot.newsbot import NewsBot
 
-    bot = NewsBot(settings.for_serving() if args.command == "serve" else settings)
+    bot = NewsBot(settings)
     try:
         if args.command == "ingest":
             return _ingest(bot, args)

@@ -102,13 +102,23 @@ class NewsBot:
         self.index_embedder.encode(["warm up"])
         self.embedder.encode(["warm up"])
 
-    def ingest(self, items: Sequence[str | Path], progress: bool = False) -> IngestReport:
+    def ingest(
+        self,
+        items: Sequence[str | Path],
+        progress: bool = False,
+        yield_to_answers: bool = False,
+    ) -> IngestReport:
         """Add news; one ingest at a time per data dir, and the store is first opened
-        inside that turn, so a CLI process never opens it while another one writes."""
-        with exclusive(Path(self.settings.data_dir) / INGEST_LOCK):
-            return self._ingest(items, progress)
+        inside that turn, so a CLI process never opens it while another one writes.
 
-    def _ingest(self, items: Sequence[str | Path], progress: bool) -> IngestReport:
+        `yield_to_answers`: this process answers questions meanwhile (the web chat);
+        the writes leave it room, at the cost of a slower ingest."""
+        with exclusive(Path(self.settings.data_dir) / INGEST_LOCK):
+            return self._ingest(items, progress, yield_to_answers)
+
+    def _ingest(
+        self, items: Sequence[str | Path], progress: bool, yield_to_answers: bool
+    ) -> IngestReport:
         max_bytes = int(self.settings.max_file_mb * 2**20)  # a file's, or a fetched page's
         return ingest(
             items,
@@ -128,6 +138,7 @@ class NewsBot:
                 max_chunk_chars=self.settings.max_chunk_chars,
             ),
             progress=progress,
+            yield_to_answers=yield_to_answers,
         )
 
     def ask(

@@ -13,7 +13,6 @@ from __future__ import annotations
 import hashlib
 import importlib.util
 import json
-import os
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Protocol
@@ -44,7 +43,7 @@ class Reranker(Protocol):
 class CrossEncoderReranker:
     """A BERT-style cross-encoder in ONNX: `[CLS] query [SEP] text [SEP]` -> one logit."""
 
-    def __init__(self, folder: Path, threads: int = 0, max_tokens: int = _MAX_TOKENS) -> None:
+    def __init__(self, folder: Path, threads: int = 1, max_tokens: int = _MAX_TOKENS) -> None:
         import onnxruntime
         from tokenizers import Tokenizer
 
@@ -53,7 +52,7 @@ class CrossEncoderReranker:
         self.tokenizer.enable_truncation(max_tokens, strategy="only_second")
         self.tokenizer.no_padding()
         options = onnxruntime.SessionOptions()
-        options.intra_op_num_threads = threads or os.cpu_count() or 1
+        options.intra_op_num_threads = threads
         self.session = onnxruntime.InferenceSession(
             str(folder / "model.onnx"), options, providers=["CPUExecutionProvider"]
         )
@@ -77,8 +76,8 @@ class CrossEncoderReranker:
         return scores
 
 
-def load_reranker(name: str, threads: int = 0) -> Reranker | None:
-    """The reranker a setting names (each call on `threads` cores, 0: all); None for `none`."""
+def load_reranker(name: str, threads: int = 1) -> Reranker | None:
+    """The reranker a setting names, each call on `threads` cores; None for `none`."""
     if name == "none":
         return None
     if name == "ms-marco-minilm-l12":

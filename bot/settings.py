@@ -133,14 +133,15 @@ class Settings(BaseSettings):
         description="Questions the web chat answers at once (default: one per CPU core).",
     )
     model_threads: int = Field(
-        default=0,
-        ge=0,
+        default=1,
+        ge=1,
         le=256,
         description=(
-            "CPU threads of one encoder or reranker call. 0: all cores for one question at "
-            "a time (ask, chat, Python); `newsbot serve` makes it cores / answer_workers, "
-            "since answers side by side each on one core go 30% faster than taking turns "
-            "on all of them (make bench)."
+            "CPU threads of one encoder or reranker call. The encoder and the reranker "
+            "already read side by side, and the web chat answers several questions at "
+            "once: on 2 cores, 2 threads per call were slower both alone (414 vs 326 ms "
+            "an answer) and under 20 users (make bench). Raise it for index_vectors=full "
+            "ingests on a machine with many cores."
         ),
     )
     auth: str = Field(
@@ -166,14 +167,6 @@ class Settings(BaseSettings):
             "at spaces (raising it above chunk_size keeps long sentences whole)."
         ),
     )
-
-    def for_serving(self, cores: int | None = None) -> Settings:
-        """These settings for the web chat: each answer worker's model calls get their
-        share of the `cores` (default: this machine's), when `model_threads` is left 0."""
-        if self.model_threads:
-            return self
-        share = max(1, (cores or os.cpu_count() or 1) // self.answer_workers)
-        return self.model_copy(update={"model_threads": share})
 
     def evidence_threshold(self) -> float:
         """`min_evidence`, or the default for the evidence in use. Full DEV eval: 0.15 of

@@ -50,9 +50,9 @@ def model_fingerprint(model_path: Path, recipe: str) -> str:
 
 
 def load_embedder(
-    model: str, backend: str, cache_dir: Path, batch_size: int = 64, threads: int = 0
+    model: str, backend: str, cache_dir: Path, batch_size: int = 64, threads: int = 1
 ) -> Embedder:
-    """The encoder of `model`; an ONNX one runs each call on `threads` cores (0: all)."""
+    """The encoder of `model`; an ONNX one runs each call on `threads` cores."""
     path = resolve_model_path(model)
     if backend == "torch":
         return TorchEmbedder(path, batch_size)
@@ -114,7 +114,7 @@ class TorchEmbedder(Embedder):
 class OnnxEmbedder(Embedder):
     """Tokenizer + int8 transformer + the model's own pooling, then unit length."""
 
-    def __init__(self, path: Path, onnx_file: Path, batch_size: int = 64, threads: int = 0) -> None:
+    def __init__(self, path: Path, onnx_file: Path, batch_size: int = 64, threads: int = 1) -> None:
         import onnxruntime
         from tokenizers import Tokenizer
 
@@ -127,7 +127,7 @@ class OnnxEmbedder(Embedder):
         self.tokenizer.enable_truncation(int(config.get("max_seq_length") or 256))
         self.tokenizer.no_padding()
         options = onnxruntime.SessionOptions()
-        options.intra_op_num_threads = threads or os.cpu_count() or 1
+        options.intra_op_num_threads = threads
         self.session = onnxruntime.InferenceSession(
             str(onnx_file), options, providers=["CPUExecutionProvider"]
         )

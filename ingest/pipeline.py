@@ -36,8 +36,12 @@ def ingest(
     fetch: FetchPolicy,
     limits: Limits | None = None,
     progress: bool = True,
+    yield_to_answers: bool = False,
 ) -> IngestReport:
-    """Ingest files, folders, URLs and feeds; bad items are reported, never fatal."""
+    """Ingest files, folders, URLs and feeds; bad items are reported, never fatal.
+
+    `yield_to_answers`: the process also answers questions (the web chat), so writes
+    leave it room (`NewsStore.add_articles`)."""
     started = time.perf_counter()
     report = IngestReport()
     limits = limits or Limits()
@@ -50,7 +54,7 @@ def ingest(
     bar = tqdm(total=len(new), unit="article", desc="Indexing", disable=not progress)
     for start in range(0, len(new), _GROUP):
         group = new[start : start + _GROUP]
-        report.chunks += _store_group(group, store, embedder, chunk, report)
+        report.chunks += _store_group(group, store, embedder, chunk, report, yield_to_answers)
         bar.update(len(group))
     bar.close()
     report.seconds = time.perf_counter() - started
@@ -160,6 +164,7 @@ def _store_group(
     embedder: Embedder,
     chunk: Callable[[str], list[Chunk]],
     report: IngestReport,
+    yield_to_answers: bool,
 ) -> int:
     """Chunk, embed and store one group."""
     chunked = [(article_id, article, chunk(article.text)) for article_id, article in group]
@@ -180,7 +185,7 @@ def _store_group(
         offset += len(chunks)
     ids = {article_id for article_id, _ in group}
     before = store.articles_from([article.origin for _, article in group])
-    store.add_articles(stored)
+    store.add_articles(stored, yield_to_answers)
     # Old versions go only after the new ones are stored: a crash never loses both.
     replaced = {old for olds in before.values() for old in olds if old not in ids}
     store.delete_articles(sorted(replaced))

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import logging
 import os
+import time
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -26,6 +27,11 @@ from chromadb.api.models.Collection import Collection
 from ingest.lexical_index import DayRange, IndexedChunk, LexicalIndex
 
 log = logging.getLogger(__name__)
+
+# Chunks per write when an ingest shares its process with answers (see `add_articles`):
+# 128 kept every question of a 1,000-article upload under 1.4 s (make bench), where
+# whole-group writes froze questions for 5 s.
+_YIELDING_WRITE = 128
 
 Metadata = dict[str, Any]
 Where = dict[str, Any]
@@ -101,8 +107,16 @@ class NewsStore:
                 found.setdefault(str((meta or {}).get("origin")), []).append(article_id)
         return found
 
-    def add_articles(self, articles: Sequence[StoredArticle]) -> None:
-        """Write articles' chunks in as few calls as Chroma allows, then their records."""
+    def add_articles(
+        self, articles: Sequence[StoredArticle], yield_to_answers: bool = False
+    ) -> None:
+        """Write articles' chunks in as few calls as Chroma allows, then their records.
+
+        Embedded Chroma holds Python's GIL for the whole of a write (2 s for 3,000
+        chunks here), which freezes every other thread of the process: in the web chat,
+        the answers and the web server itself. `yield_to_answers` writes the chunks in
+        small calls instead, each followed by a pause as long as it took, so that other
+        threads run at least half the time (an ingest then takes about 2x as long)."""
         ids: list[str] = []
         documents: list[str] = []
         metadatas: list[Metadata] = []
@@ -117,14 +131,18 @@ class NewsStore:
         if not ids:
             return
         embeddings = np.concatenate([a.embeddings for a in articles])
-        for start in range(0, len(ids), self.max_batch):
-            end = start + self.max_batch
+        step = _YIELDING_WRITE if yield_to_answers else self.max_batch
+        for start in range(0, len(ids), step):
+            end = start + step
+            started = time.perf_counter()
             self.chunks.upsert(
                 ids=ids[start:end],
                 embeddings=embeddings[start:end],
                 documents=documents[start:end],
                 metadatas=metadatas[start:end],  # type: ignore[arg-type]
             )
+            if yield_to_answers:
+                time.sleep(time.perf_counter() - started)
         self.lexical.add(indexed)
         # Written last: an article record means all its chunks are stored.
         self.articles.upsert(

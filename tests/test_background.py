@@ -1,4 +1,4 @@
-"""Work beside the answers (an upload's ingest) runs at a lower CPU priority."""
+"""Work beside the answers (an upload's ingest) leaves them the CPU and the GIL."""
 
 from __future__ import annotations
 
@@ -6,9 +6,13 @@ import contextvars
 import os
 import sys
 import threading
+import time
+from pathlib import Path
 
+import numpy as np
 import pytest
 
+from ingest.store import NewsStore, StoredArticle, connect
 from ui.background import LOWEST, NICENESS, at_low_priority
 
 LABEL: contextvars.ContextVar[str] = contextvars.ContextVar("label", default="unset")
@@ -31,3 +35,45 @@ def test_results_errors_and_context_come_through() -> None:
     assert at_low_priority(LABEL.get) == "the caller's"
     with pytest.raises(ZeroDivisionError):
         at_low_priority(lambda: 1 / 0)
+
+
+def test_a_yielding_write_leaves_other_threads_room(tmp_path: Path) -> None:
+    """Embedded Chroma holds the GIL while it writes: a plain write of 3,000 chunks
+    freezes every other thread (the web chat's answers and server) for all of it; a
+    write that yields to answers never freezes them for long."""
+    store = NewsStore(connect(tmp_path), "yield-test", tmp_path / "index.sqlite")
+    rng = np.random.default_rng(0)
+
+    def articles(tag: str) -> list[StoredArticle]:
+        return [
+            StoredArticle(
+                f"{tag}{n}",
+                {"title": f"Story {n}", "source": "Wire", "origin": f"{tag}{n}"},
+                [f"Paragraph {i} of story {n} about markets and rates." * 8 for i in range(30)],
+                rng.random((30, 384), dtype=np.float32),
+            )
+            for n in range(100)
+        ]
+
+    def longest_freeze(yield_to_answers: bool) -> float:
+        ticks: list[float] = []
+        done = threading.Event()
+
+        def tick() -> None:
+            while not done.is_set():
+                ticks.append(time.perf_counter())
+                time.sleep(0.001)
+
+        ticker = threading.Thread(target=tick)
+        ticker.start()
+        started = time.perf_counter()
+        store.add_articles(articles(str(yield_to_answers)), yield_to_answers)
+        ended = time.perf_counter()
+        done.set()
+        ticker.join()
+        during = [started, *(t for t in ticks if started < t < ended), ended]
+        return float(np.diff(during).max())
+
+    plain, yielding = longest_freeze(False), longest_freeze(True)
+    assert store.chunk_count() == 2 * 100 * 30  # both wrote everything
+    assert yielding < plain / 3, (plain, yielding)

@@ -87,15 +87,3 @@ def test_chat_follow_ups_use_the_earlier_turn_until_cleared(bot: NewsBot) -> Non
     assert f"(searched for: {SEED_QUESTION} And why did they do it?)" in before
     assert "(searched for" not in after  # no earlier turn to lean on any more
     assert "I could not find an answer" in after
-
-
-def test_the_web_chat_shares_the_cores_among_its_answer_workers() -> None:
-    """Under `newsbot serve` each worker's model calls get their share of the cores;
-    one question at a time (ask, chat, Python) uses them all; a set value is kept."""
-    from bot.settings import Settings
-
-    assert Settings(answer_workers=2).model_threads == 0  # 0: all cores
-    assert Settings(answer_workers=2).for_serving(cores=2).model_threads == 1
-    assert Settings(answer_workers=2).for_serving(cores=8).model_threads == 4
-    assert Settings(answer_workers=4).for_serving(cores=2).model_threads == 1
-    assert Settings(answer_workers=2, model_threads=3).for_serving(cores=8).model_threads == 3

@@ -176,7 +176,9 @@ def build_app(bot: NewsBot, handoff: ServerLock | None = None) -> gr.Blocks:
         if not items and not rejected:
             return ("Choose files or paste URLs first.", *[gr.skip()] * 5)
         try:
-            report = at_low_priority(lambda: bot.ingest(items, progress=True))
+            report = at_low_priority(
+                lambda: bot.ingest(items, progress=True, yield_to_answers=True)
+            )
         except Exception:
             log.exception("ingest from the page failed")
             message = "⚠️ Adding news failed on the server; the log has the details."
@@ -219,7 +221,7 @@ def build_app(bot: NewsBot, handoff: ServerLock | None = None) -> gr.Blocks:
         items = json.loads(items_json)
         if not isinstance(items, list) or not all(isinstance(i, str) for i in items):
             raise gr.Error("Expected a JSON list of paths and URLs.")
-        return at_low_priority(lambda: bot.ingest(items)).to_dict()
+        return at_low_priority(lambda: bot.ingest(items, yield_to_answers=True)).to_dict()
 
     with gr.Blocks(title=TITLE, analytics_enabled=False) as demo:
         gr.Markdown(INTRO)
