@@ -120,4 +120,4 @@ def test_without_a_reranker_the_bot_still_answers(bot: NewsBot) -> None:
     assert plain.reranker is None
     answer = plain.ask(SEED_QUESTION)
     assert not answer.abstained and "Morgan Stanley" in answer.text
-    assert "rerank" not in answer.timings and "search" in answer.timings
+    assert {"search", "read"} <= set(answer.timings)
