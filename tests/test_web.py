@@ -316,3 +316,30 @@ def test_questions_are_answered_while_news_is_being_added(bot: NewsBot, tmp_path
             assert not adding.done()  # answered while the slow fetch still ran
             report = adding.result(timeout=60)[0]
             assert "longer than 8 s" in report
+
+
+@pytest.mark.slow
+def test_an_internal_error_is_one_plain_sentence_and_the_log_has_it(
+    fresh_bot: NewsBot, caplog: pytest.LogCaptureFixture
+) -> None:
+    """The store vanishes under a running chat (its collection deleted by another
+    client): the user reads one sentence, the server's log keeps the traceback."""
+    from gradio_client.exceptions import AppError
+
+    assert fresh_bot.ingest([SAMPLE_NEWS]).ok
+    for url in _launch(fresh_bot):
+        client = _client(url)
+        fresh_bot.store.client.delete_collection(fresh_bot.store.chunks.name)
+        with pytest.raises(AppError) as error:
+            client.predict(QUESTION, "", "", "", api_name="/ask")
+        assert (
+            str(error.value).strip() == "Answering failed on the server; the log has the details."
+        )
+        _, messages, panel = client.submit(QUESTION, [], "", "", [], "", api_name="/chat").result(
+            60
+        )
+        reply = _text(messages[-1])
+        assert "answering failed on the server" in reply and "Traceback" not in reply
+        assert "answering failed on the server" in panel
+    logged = [r for r in caplog.records if r.name == "ui.app" and r.exc_info]
+    assert len(logged) == 2  # /ask and /chat, each with its traceback
