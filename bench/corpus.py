@@ -8,12 +8,12 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from bot.evaluate import load_questions, sample_questions
+from bot.eval.data import load_questions, sample_questions
 from bot.settings import Settings
 from ingest.chunking import chunk_text
-from ingest.files import reader_for
+from ingest.index.store import Metadata
 from ingest.pipeline import article_metadata
-from ingest.store import Metadata
+from ingest.sources.files import reader_for
 from ingest.types import Article
 
 DEV = Path(__file__).resolve().parents[2] / "shared" / "data" / "realtimeqa-dev"

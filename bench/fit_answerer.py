@@ -1,8 +1,9 @@
 """`python -m bench.fit_answerer`: fit the answerer's sentence weights on real questions.
 
-The answerer ranks in two steps (`bot.answerer`): cheap features (`bot.sentence_features`)
-shortlist a question's candidate sentences, then the shortlist alone is scored with the
-encoder's similarities and the cross-encoder's relevance added. This fits both weight sets
+The answerer ranks in two steps (`bot.answer.extractive`): cheap features
+(`bot.answer.sentence_features`) shortlist a question's candidate sentences, then the
+shortlist alone is scored with the encoder's similarities and the cross-encoder's
+relevance added. This fits both weight sets
 on DEV questions of `../shared/data/realtimeqa-dev`, each on what it will score:
 
 1. for each question, every sentence newsbot itself would consider (same retrieval,
@@ -18,7 +19,7 @@ are skipped.
 The sample `newsbot eval --limit 300 --seed 0` asks is left out by default, so the
 figures reported from it are not fitted on. Needs a data dir filled by
 `newsbot --data-dir D eval ../shared/data/realtimeqa-dev --corpus full`. Prints the
-weights as Python, to paste into `bot/sentence_features.py`.
+weights as Python, to paste into `bot/answer/sentence_features.py`.
 """
 
 from __future__ import annotations
@@ -36,12 +37,14 @@ from tqdm import tqdm
 
 from bench.corpus import DEV
 from bot import NewsBot
-from bot.answerer import candidate_sentences, group_by_article, shortlisted
-from bot.evaluate import contains, load_questions, sample_questions
-from bot.followup import reading_query
-from bot.retriever import Filters
-from bot.sentence_features import ENCODED, FEATURES, WEIGHTS, ask_clause, sentence_features
-from bot.timeparse import without_time_phrases
+from bot.answer.extractive import candidate_sentences, group_by_article, shortlisted
+from bot.answer.sentence_features import ENCODED, FEATURES, WEIGHTS, sentence_features
+from bot.eval.data import load_questions, sample_questions
+from bot.eval.metrics import contains
+from bot.question.asking import ask_clause
+from bot.question.followup import reading_query
+from bot.question.time_phrases import without_time_phrases
+from bot.retrieval.retriever import Filters
 
 NAMES = (*ENCODED, *FEATURES)
 Group = tuple[np.ndarray, np.ndarray]  # (one row of features per sentence, gold labels)
@@ -158,7 +161,7 @@ def main(argv: list[str] | None = None) -> int:
     )
     now = np.array([WEIGHTS.get(name, 0.0) for name in NAMES])
     print(
-        f"top-1 gold on that half with the weights now in bot/sentence_features.py: "
+        f"top-1 gold on that half with the weights now in bot/answer/sentence_features.py: "
         f"{top1(groups[half:], now):.3f}"
     )
     weights = fit(groups, args.l2)

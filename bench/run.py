@@ -39,7 +39,7 @@ from typing import Any
 
 from bench import scale, serving
 from bench.corpus import DEV, dev_articles, dev_questions
-from bot.evaluate import percentile
+from bot.eval.metrics import percentile
 from bot.newsbot import NewsBot
 from bot.settings import Settings
 from ingest.chunking import chunk_text

@@ -31,14 +31,14 @@ from typing import Any
 import numpy as np
 
 from bench.corpus import DEV, BenchChunk, dev_chunks, dev_questions
-from bot.evaluate import percentile
-from bot.lexical import keywords
-from bot.retriever import Filters, Retriever
+from bot.eval.metrics import percentile
+from bot.question.words import keywords
+from bot.retrieval.retriever import Filters, Retriever
 from bot.settings import Settings
 from ingest.dates import to_day_number
-from ingest.embedder import load_static_embedder
-from ingest.lexical_index import DayRange
-from ingest.store import NewsStore, StoredArticle, connect
+from ingest.encoders.static_table import load_static_embedder
+from ingest.index.fts import DayRange
+from ingest.index.store import NewsStore, StoredArticle, connect
 
 _N = 30
 _QUESTIONS = 100

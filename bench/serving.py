@@ -25,7 +25,7 @@ from typing import Any
 
 import httpx
 
-from bot.evaluate import percentile
+from bot.eval.metrics import percentile
 from ingest.types import Article
 
 _OFFLINE = {"HF_HUB_OFFLINE": "1", "ANONYMIZED_TELEMETRY": "False"}

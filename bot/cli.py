@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any, Literal, get_args, get_origin
 
 from bot import __version__
+from bot.eval import command as eval_command
 from bot.settings import Settings
 
 
@@ -71,10 +72,8 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument("--host", default="127.0.0.1", help="Interface to bind (default local).")
     serve.add_argument("--port", type=int, default=7860, help="Port (default 7860).")
 
-    from bot import evaluate
-
     evaluation = commands.add_parser("eval", help="Measure answer quality on a question set.")
-    evaluate.add_arguments(evaluation)
+    eval_command.add_arguments(evaluation)
     _llm_flag(evaluation)
     return parser
 
@@ -134,9 +133,7 @@ def main(argv: Sequence[str] | None = None) -> int:
 
             serve(bot, host=args.host, port=args.port)
             return 0
-        from bot import evaluate
-
-        return evaluate.run(args, settings)
+        return eval_command.run(args, settings)
     except ValueError as error:
         print(f"newsbot: {error}", file=sys.stderr)
         return 2
@@ -145,7 +142,7 @@ def main(argv: Sequence[str] | None = None) -> int:
 def _ingest(bot: Any, args: argparse.Namespace) -> int:
     """Ingest here, or, while a web chat serves this data dir, have it ingest the items."""
     from bot import server_lock
-    from ingest.web import is_url
+    from ingest.sources.web import is_url
 
     lock = server_lock.live_lock(bot.settings.data_dir)
     if lock is None:

@@ -11,20 +11,27 @@ from functools import cached_property
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from bot.answerer import Drafted, draft_answer
-from bot.followup import reading_query, search_query
-from bot.llm import fallback, is_extractive, load_chat_model, model_answer, rewrite_question
-from bot.reranker import Reranker, load_reranker
-from bot.retriever import Filters, Passage, Retriever
+from bot.answer.extractive import Drafted, draft_answer
+from bot.answer.llm import fallback, is_extractive, load_chat_model, model_answer, rewrite_question
+from bot.question.followup import reading_query, search_query
+from bot.question.time_phrases import (
+    asks_about_time,
+    split_as_of,
+    time_window,
+    without_time_phrases,
+)
+from bot.retrieval.retriever import Filters, Passage, Retriever
 from bot.settings import Settings
-from bot.timeparse import asks_about_time, split_as_of, time_window, without_time_phrases
 from bot.types import Answer
 from ingest.dates import parse_date
-from ingest.embedder import Embedder, load_embedder, load_static_embedder
+from ingest.encoders.base import Embedder
+from ingest.encoders.reranker import Reranker, load_reranker
+from ingest.encoders.static_table import load_static_embedder
+from ingest.encoders.transformer import load_embedder
+from ingest.index.store import NewsStore, connect
 from ingest.pipeline import ingest
-from ingest.store import NewsStore, connect
+from ingest.sources.web import FetchPolicy
 from ingest.types import IngestReport, Limits
-from ingest.web import FetchPolicy
 from ingest.write_lock import exclusive
 
 EMPTY_CORPUS = "No news has been ingested yet. Add some with `newsbot ingest PATH_OR_URL`."

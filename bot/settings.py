@@ -15,7 +15,7 @@ import platformdirs
 from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-from ingest.embedder import DEFAULT_EMBEDDING_MODEL
+from ingest.encoders.base import DEFAULT_EMBEDDING_MODEL
 
 
 def default_data_dir() -> Path:

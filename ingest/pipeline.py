@@ -13,11 +13,11 @@ from tqdm import tqdm
 from ingest.chunking import Chunk, chunk_text
 from ingest.cleaning import content_hash
 from ingest.dates import to_day_number
-from ingest.embedder import Embedder
-from ingest.files import Loaded, reader_for
-from ingest.store import Metadata, NewsStore, StoredArticle
+from ingest.encoders.base import Embedder
+from ingest.index.store import Metadata, NewsStore, StoredArticle
+from ingest.sources.files import Loaded, reader_for
+from ingest.sources.web import FetchPolicy, is_url, load_url
 from ingest.types import Article, Failure, IngestReport, Limits, Notice
-from ingest.web import FetchPolicy, is_url, load_url
 
 # Articles embedded and written per group: big enough for efficient batches and few
 # Chroma calls, small enough that an interrupted run keeps most of its work.

@@ -12,7 +12,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from ingest.store import NewsStore, StoredArticle, connect
+from ingest.index.store import NewsStore, StoredArticle, connect
 from ui.background import LOWEST, NICENESS, at_low_priority
 
 LABEL: contextvars.ContextVar[str] = contextvars.ContextVar("label", default="unset")

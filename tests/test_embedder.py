@@ -9,13 +9,9 @@ import numpy as np
 import pytest
 
 from ingest.chunking import chunk_text
-from ingest.embedder import (
-    DEFAULT_EMBEDDING_MODEL,
-    OnnxEmbedder,
-    length_batches,
-    load_embedder,
-    load_static_embedder,
-)
+from ingest.encoders.base import DEFAULT_EMBEDDING_MODEL, length_batches
+from ingest.encoders.static_table import load_static_embedder
+from ingest.encoders.transformer import OnnxEmbedder, load_embedder
 from tests.conftest import SAMPLE_NEWS
 
 

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from bot.entities import missing_names, nothing_about, question_names
-from bot.evaluate import first_sentence
+from bot.answer.entities import missing_names, nothing_about, question_names
+from bot.eval.metrics import first_sentence
 
 
 def test_names_are_found_as_written_and_question_words_are_not_names() -> None:

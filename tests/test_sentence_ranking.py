@@ -5,8 +5,9 @@ from __future__ import annotations
 import numpy as np
 
 from bench.fit_answerer import NAMES, fit, top1
-from bot.followup import reading_query, search_query
-from bot.sentence_features import FEATURES, WEIGHTS, Sentence, ask_clause, sentence_features
+from bot.answer.sentence_features import FEATURES, WEIGHTS, Sentence, sentence_features
+from bot.question.asking import ask_clause
+from bot.question.followup import reading_query, search_query
 
 
 def test_the_asking_clause_is_the_question_sentence() -> None:

@@ -19,8 +19,8 @@ from typing import Any
 import httpx
 import pytest
 
-from bot.followup import plain_turns
 from bot.newsbot import EMPTY_CORPUS, NewsBot
+from bot.question.followup import plain_turns
 from bot.types import Answer, Source
 from tests.conftest import SAMPLE_NEWS, SEED_QUESTION, free_port, trickling_site
 from ui import render

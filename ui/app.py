@@ -59,7 +59,7 @@ from typing import TYPE_CHECKING, Any
 import gradio as gr
 
 from bot import server_lock
-from bot.followup import message_text, plain_turns
+from bot.question.followup import message_text, plain_turns
 from bot.server_lock import ServerLock
 from bot.types import Answer
 from ui import render
@@ -444,7 +444,7 @@ def _example_text(event: gr.SelectData) -> str:
 def _writers(bot: NewsBot) -> dict[str, NewsBot]:
     """The answer writers the page offers: the configured one, and the extractive
     answerer beside a language model (same store and encoders, no model)."""
-    from bot.llm import EXTRACTIVE, is_extractive
+    from bot.answer.llm import EXTRACTIVE, is_extractive
 
     writers = {bot.settings.llm: bot}
     if not is_extractive(bot.settings.llm):

@@ -15,10 +15,10 @@ from datetime import date
 
 import numpy as np
 
-from bot.lexical import idf_weights, keywords, overlap, terms
+from bot.question.words import idf_weights, keywords, overlap, terms
 from ingest.dates import to_day_number
-from ingest.lexical_index import DayRange
-from ingest.store import Hit, NewsStore
+from ingest.index.fts import DayRange
+from ingest.index.store import Hit, NewsStore
 
 # Dense candidates fetched per wanted chunk: re-scoring needs room to promote a chunk
 # that names the exact entity but sits lower in the vector ranking.

@@ -15,7 +15,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from bot.lexical import idf_weights, overlap, terms
+from bot.question.asking import ask_clause
+from bot.question.words import idf_weights, overlap, terms
 
 
 @dataclass(frozen=True)
@@ -213,16 +214,6 @@ def sentence_features(
         rows.append([row[name] for name in FEATURES])
         previous = own
     return np.asarray(rows, dtype=np.float64).reshape(-1, len(FEATURES)), sentence_terms
-
-
-def ask_clause(question: str) -> str:
-    """The sentence of a question that asks; quiz questions often set a scene first.
-
-    "Carnival season closed this week with parades. Mardi Gras is French for what?":
-    sentences about the parades match the scene, the answer matches the ask."""
-    parts = [p for p in re.split(r"(?<=[.!?])\s+", question.strip()) if p]
-    asking = [p for p in parts if p.endswith("?")]
-    return (asking or parts or [question])[-1]
 
 
 def _says_new(pattern: re.Pattern[str], text: str, asked: str) -> bool:

