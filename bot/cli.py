@@ -14,27 +14,40 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any, Literal, get_args, get_origin
 
+from pydantic import ValidationError
+
 from bot import __version__
 from bot.eval import command as eval_command
-from bot.settings import Settings
+from bot.settings import GROUPS, Settings
+from ingest.errors import NewsbotError
 
 
 def _settings_flags(parser: argparse.ArgumentParser) -> None:
-    group = parser.add_argument_group("settings (also NEWSBOT_* environment variables)")
-    for name, field in Settings.model_fields.items():
-        flag = "--" + name.replace("_", "-")
-        annotation = field.annotation
-        kind: Any = annotation if annotation in (int, float) else str
-        env = f"NEWSBOT_{name.upper()}"
-        choices = list(get_args(annotation)) if get_origin(annotation) is Literal else None
-        group.add_argument(
-            flag,
-            dest=name,
-            type=kind,
-            choices=choices,
-            default=None,
-            help=f"{field.description} [{env}]".replace("%", "%%"),  # argparse formats help
-        )
+    for title, names in GROUPS.items():
+        group = parser.add_argument_group(f"settings: {title} (also NEWSBOT_* variables)")
+        for name in names:
+            field = Settings.model_fields[name]
+            annotation = field.annotation
+            kind: Any = annotation if annotation in (int, float) else str
+            env = f"NEWSBOT_{name.upper()}"
+            choices = list(get_args(annotation)) if get_origin(annotation) is Literal else None
+            group.add_argument(
+                "--" + name.replace("_", "-"),
+                dest=name,
+                type=kind,
+                choices=choices,
+                default=None,
+                help=f"{field.description} [{env}]".replace("%", "%%"),  # argparse formats help
+            )
+
+
+def _setting_problem(error: Any) -> str:
+    """One pydantic error as the flag and variable it concerns and what is wrong."""
+    name = str(error["loc"][0]) if error.get("loc") else ""
+    message = str(error["msg"]).removeprefix("Value error, ")
+    if not name:
+        return message
+    return f"--{name.replace('_', '-')} (NEWSBOT_{name.upper()}): {message}"
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -92,7 +105,12 @@ def _filter_flags(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--until", help="Only news published on or before this date.")
     parser.add_argument("--as-of", help='Reference date for "this week" and the like.')
     parser.add_argument(
-        "--source", action="append", default=[], help="Only this publisher (repeatable)."
+        "--publisher",
+        "--source",  # its name before 0.2, kept for one release
+        dest="publisher",
+        action="append",
+        default=[],
+        help="Only news from this publisher (repeatable).",
     )
 
 
@@ -113,8 +131,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     )
     try:
         settings = _settings_from(args)
-    except ValueError as error:
-        print(f"newsbot: bad setting: {error}", file=sys.stderr)
+    except ValidationError as error:
+        problems = "; ".join(_setting_problem(e) for e in error.errors())
+        print(f"newsbot: bad setting: {problems}", file=sys.stderr)
         return 2
     from bot.newsbot import NewsBot
 
@@ -129,20 +148,20 @@ def main(argv: Sequence[str] | None = None) -> int:
         if args.command == "stats":
             return _stats(bot, args)
         if args.command == "serve":
-            from ui.app import serve
+            from ui.server import serve
 
             serve(bot, host=args.host, port=args.port)
             return 0
         return eval_command.run(args, settings)
-    except ValueError as error:
+    except NewsbotError as error:  # what the user can fix; anything else is a bug
         print(f"newsbot: {error}", file=sys.stderr)
         return 2
 
 
 def _ingest(bot: Any, args: argparse.Namespace) -> int:
     """Ingest here, or, while a web chat serves this data dir, have it ingest the items."""
-    from bot import server_lock
     from ingest.sources.web import is_url
+    from ui import server_lock
 
     lock = server_lock.live_lock(bot.settings.data_dir)
     if lock is None:
@@ -167,7 +186,7 @@ def _filters(args: argparse.Namespace) -> dict[str, Any]:
         "since": args.since,
         "until": args.until,
         "as_of": args.as_of,
-        "sources": args.source or None,
+        "publishers": args.publisher or None,
     }
 
 
@@ -194,7 +213,7 @@ def _print_sources(answer: Any) -> None:
     for source in answer.sources:
         mark = "*" if source.cited else " "
         date = source.published or "undated"
-        print(f"{mark}[{source.n}] {source.title} — {source.source or '?'}, {date}")
+        print(f"{mark}[{source.n}] {source.title} — {source.publisher or '?'}, {date}")
         if source.url:
             print(f"     {source.url}")
 
@@ -219,21 +238,17 @@ def _chat(bot: Any, args: argparse.Namespace) -> int:
             continue
         if not question:
             continue
-        answer = None
         shown = ""
         try:
-            for piece in bot.stream(question, history=history, **options):
-                if isinstance(piece, str):
-                    shown += piece
-                    print(piece, end="", flush=True)
-                else:
-                    answer = piece
-        except ValueError as error:  # a bad date: say so and keep the conversation
+            stream = bot.stream(question, history=history, **options)
+            for piece in stream:
+                shown += piece
+                print(piece, end="", flush=True)
+            answer = stream.answer
+        except NewsbotError as error:  # a bad date: say so and keep the conversation
             print(f"newsbot: {error}", file=sys.stderr, flush=True)
             continue
         print()
-        if answer is None:
-            continue
         if answer.text != shown:  # a model's answer, after the check against the sources
             print(f"\nChecked answer:\n{answer.text}")
         if answer.searched:

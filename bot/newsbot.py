@@ -1,18 +1,26 @@
-"""`NewsBot`: the public Python API that the CLI and the web chat both call."""
+"""`NewsBot`: the public Python API that the CLI and the web chat both call.
+
+A question goes down the folders in order: `question/` reads it (follow-ups, time
+phrases), `retrieval/` finds the passages, `answer/` drafts the cited answer and hands
+it to the writer. The parts (store, encoders, reranker, writer) are built from the
+settings when first needed, or handed in, so that tests and the web chat share them.
+"""
 
 from __future__ import annotations
 
+import threading
 import time
+import warnings
 from collections import Counter
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Generator, Sequence
 from dataclasses import replace
 from datetime import date
-from functools import cached_property
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any, TypeVar
 
 from bot.answer.extractive import Drafted, draft_answer
-from bot.answer.llm import fallback, is_extractive, load_chat_model, model_answer, rewrite_question
+from bot.answer.llm import load_writer
+from bot.answer.writer import QuotingWriter, Writer
 from bot.question.followup import reading_query, search_query
 from bot.question.time_phrases import (
     asks_about_time,
@@ -22,13 +30,14 @@ from bot.question.time_phrases import (
 )
 from bot.retrieval.retriever import Filters, Passage, Retriever
 from bot.settings import Settings
-from bot.types import Answer
+from bot.types import Answer, AnswerStream, Turn
 from ingest.dates import parse_date
 from ingest.encoders.base import Embedder
 from ingest.encoders.reranker import Reranker, load_reranker
 from ingest.encoders.static_table import load_static_embedder
 from ingest.encoders.transformer import load_embedder
-from ingest.index.store import NewsStore, connect
+from ingest.errors import BadDate
+from ingest.index.store import NewsStore, collection_name, open_store
 from ingest.pipeline import ingest
 from ingest.sources.web import FetchPolicy
 from ingest.types import IngestReport, Limits
@@ -40,78 +49,135 @@ OTHER_SETTINGS = (
     "ingested with other settings (embedding model, index vectors or chunking, e.g. by an "
     "older newsbot). Ingest the news again to use it with these settings."
 )
-
-if TYPE_CHECKING:
-    from langchain_core.language_models import BaseChatModel
-
-History = Sequence[Any]
-DateLike = date | str | None
-
-
 INGEST_LOCK = "ingest.lock"
+
+DateLike = date | str | None
+_Part = TypeVar("_Part")
+_UNSET: Any = object()  # a part not built yet (None is a valid reranker: `none`)
+# The order `ask`/`stream` took their options in before they became keyword-only.
+_POSITIONAL = ("history", "since", "until", "sources", "as_of")
 
 
 class NewsBot:
     """Ingest news and answer questions about it, with numbered citations.
 
-    >>> nb = NewsBot(data_dir="/tmp/newsbot-doc")            # doctest: +SKIP
-    >>> nb.ingest(["news/"]).summary()                       # doctest: +SKIP
+    >>> nb = NewsBot(Settings(data_dir="/tmp/newsbot-doc"))      # doctest: +SKIP
+    >>> nb.ingest(["news/"]).summary()                          # doctest: +SKIP
     >>> print(nb.ask("Who raised Hang Seng targets and why?").text)  # doctest: +SKIP
+
+    Any part left out is built from `settings` on first use; pass one in to share it
+    between bots (the same loaded model, the same store) or to supply your own.
     """
 
-    def __init__(self, settings: Settings | None = None, **overrides: Any) -> None:
-        if settings is None:
-            settings = Settings(**overrides)
-        elif overrides:
-            settings = settings.model_copy(update=overrides)
-        self.settings = settings
+    def __init__(
+        self,
+        settings: Settings | None = None,
+        *,
+        store: NewsStore | None = None,
+        embedder: Embedder | None = None,
+        index_embedder: Embedder | None = None,
+        reranker: Reranker | None = None,
+        writer: Writer | None = None,
+        **overrides: Any,
+    ) -> None:
+        if overrides:
+            warnings.warn(
+                "NewsBot(field=value) is deprecated; pass NewsBot(Settings(field=value)) "
+                "or settings.replace(field=value)",
+                DeprecationWarning,
+                stacklevel=2,
+            )
+            settings = settings.replace(**overrides) if settings else Settings(**overrides)
+        self.settings = settings or Settings()
+        given = {
+            "store": store,
+            "embedder": embedder,
+            "index_embedder": index_embedder,
+            "reranker": reranker,
+            "writer": writer,
+        }
+        self._parts: dict[str, Any] = {
+            name: _UNSET if part is None else part for name, part in given.items()
+        }
+        self._building = threading.RLock()  # a part may need another (the store: its encoder)
+        self._retriever: Retriever | None = None
 
-    @cached_property
+    def _part(self, name: str, build: Callable[[], _Part]) -> _Part:
+        """The part `name`, built once even when the first questions arrive together."""
+        part = self._parts[name]
+        if part is _UNSET:
+            with self._building:
+                if self._parts[name] is _UNSET:
+                    self._parts[name] = build()
+                part = self._parts[name]
+        return part
+
+    @property
     def embedder(self) -> Embedder:
-        return load_embedder(
-            self.settings.embedding_model,
-            self.settings.embedding_backend,
-            Path(self.settings.model_cache_dir),
-            self.settings.embed_batch_size,
-            self.settings.model_threads,
+        """The sentence model that reads questions and shortlisted sentences."""
+        settings = self.settings
+        return self._part(
+            "embedder",
+            lambda: load_embedder(
+                settings.embedding_model,
+                settings.embedding_backend,
+                Path(settings.model_cache_dir),
+                settings.embed_batch_size,
+                settings.model_threads,
+            ),
         )
 
-    @cached_property
+    @property
     def index_embedder(self) -> Embedder:
         """The encoder of the stored vectors: the static table by default, else the model."""
         if self.settings.index_vectors == "full":
-            return self.embedder
-        return load_static_embedder(
-            self.settings.embedding_model, Path(self.settings.model_cache_dir)
+            return self._part("index_embedder", lambda: self.embedder)
+        return self._part(
+            "index_embedder",
+            lambda: load_static_embedder(
+                self.settings.embedding_model, Path(self.settings.model_cache_dir)
+            ),
         )
 
-    @cached_property
+    @property
     def reranker(self) -> Reranker | None:
         """The cross-encoder of the `reranker` setting; None when it is `none`."""
-        return load_reranker(self.settings.reranker, self.settings.model_threads)
-
-    @cached_property
-    def chat_model(self) -> BaseChatModel | None:
-        """The language model of the `llm` setting; None for the extractive answerer."""
-        return load_chat_model(self.settings)
-
-    @cached_property
-    def store(self) -> NewsStore:
-        client = connect(Path(self.settings.data_dir), self.settings.chroma_url)
-        return NewsStore(
-            client, self.settings.collection_name(), self.settings.lexical_index_path()
+        return self._part(
+            "reranker", lambda: load_reranker(self.settings.reranker, self.settings.model_threads)
         )
+
+    @property
+    def writer(self) -> Writer:
+        """Who writes the answer from the draft: the `llm` setting's writer."""
+        return self._part("writer", lambda: load_writer(self.settings))
+
+    @property
+    def store(self) -> NewsStore:
+        """The chunks and their BM25 index, in the collection of these encoders and
+        this chunking (other settings keep theirs apart in the same data dir)."""
+        return self._part("store", self._open_store)
+
+    def _open_store(self) -> NewsStore:
+        settings = self.settings
+        name = collection_name(
+            settings.embedding_model,
+            self.index_embedder.recipe,
+            settings.chunk_size,
+            settings.chunk_overlap,
+        )
+        return open_store(Path(settings.data_dir), settings.chroma_url, name)
 
     def warm_up(self) -> None:
         """Open the store and load the models now rather than in the first question, so
-        that a server's concurrent first questions never race to build them."""
-        _ = self.store, self.reranker
+        that a server's first questions are answered at full speed."""
+        _ = self.store, self.reranker, self.writer
         self.index_embedder.encode(["warm up"])
         self.embedder.encode(["warm up"])
 
     def ingest(
         self,
         items: Sequence[str | Path],
+        *,
         progress: bool = False,
         yield_to_answers: bool = False,
     ) -> IngestReport:
@@ -148,51 +214,44 @@ class NewsBot:
             yield_to_answers=yield_to_answers,
         )
 
-    def ask(
-        self,
-        question: str,
-        history: History | None = None,
-        since: DateLike = None,
-        until: DateLike = None,
-        sources: Sequence[str] | None = None,
-        as_of: DateLike = None,
-    ) -> Answer:
-        """Answer from the stored news; `as_of` anchors "this week" (default today)."""
-        answer: Answer | None = None
-        for piece in self.stream(question, history, since, until, sources, as_of):
-            if isinstance(piece, Answer):
-                answer = piece
-        assert answer is not None
-        return answer
+    def ask(self, question: str, *legacy: Any, **options: Any) -> Answer:
+        """Answer from the stored news. Options (keyword-only), all optional:
 
-    def stream(
+        - `history`: the conversation so far (`Turn`s), for follow-up questions;
+        - `since`, `until`: only news published in this range (dates or YYYY-MM-DD);
+        - `publishers`: only news from these publishers;
+        - `as_of`: the day "this week" and "latest" count from (default today).
+        """
+        options = _legacy_options(legacy, options, "ask")
+        return AnswerStream(self._answer(question, **options)).answer
+
+    def stream(self, question: str, *legacy: Any, **options: Any) -> AnswerStream:
+        """As `ask`, but the text comes as it is written: iterate the result for the
+        text, then read its `answer` for the sources (see `AnswerStream`)."""
+        return AnswerStream(self._answer(question, **_legacy_options(legacy, options, "stream")))
+
+    def _answer(
         self,
         question: str,
-        history: History | None = None,
+        *,
+        history: Sequence[Turn] | None = None,
         since: DateLike = None,
         until: DateLike = None,
-        sources: Sequence[str] | None = None,
+        publishers: Sequence[str] | None = None,
         as_of: DateLike = None,
-    ) -> Iterator[str | Answer]:
-        """Yield the answer text in pieces, then the final `Answer`."""
+    ) -> Generator[str, None, Answer]:
         started = time.perf_counter()
         question, prefixed_as_of = split_as_of(question)
         reference = _to_date(as_of, "as_of") or prefixed_as_of
-        filters = Filters(_to_date(since, "since"), _to_date(until, "until"), tuple(sources or ()))
+        filters = Filters(
+            _to_date(since, "since"), _to_date(until, "until"), tuple(publishers or ())
+        )
         query = self._search_query(question, history or [])
         drafted = self._draft(question, query, filters, reference)
-        model, problem = self._writer() if drafted.sources else (None, "")
-        if problem:  # misconfigured: say so, answer anyway
-            drafted = fallback(drafted, problem)
-        if model is None:
-            yield from drafted.pieces
-        else:
-            for piece in model_answer(model, question, drafted):
-                if isinstance(piece, str):
-                    yield piece
-                else:
-                    drafted = piece
-        yield Answer(
+        # Nothing retrieved: the bot's own message stands, whoever writes.
+        writer = self.writer if drafted.sources else QuotingWriter()
+        drafted = yield from writer.write(question, drafted)
+        return Answer(
             question=question,
             text=drafted.text,
             sources=drafted.sources,
@@ -204,26 +263,21 @@ class NewsBot:
             timings=drafted.timings,
         )
 
-    def _search_query(self, question: str, history: History) -> str:
+    def _search_query(self, question: str, history: Sequence[Turn]) -> str:
         """What to search for: a follow-up rewritten by the language model when there is
         one (and it gives something usable), else with the earlier question's words."""
-        model, _ = self._writer() if history else (None, "")
-        rewritten = rewrite_question(model, question, history) if model else None
+        rewritten = self.writer.standalone(question, history) if history else None
         return rewritten or search_query(question, history)
 
-    def _writer(self) -> tuple[BaseChatModel | None, str]:
-        """The language model that writes answers (None: the extractive answerer), and
-        why there is none when the `llm` setting names one that cannot be loaded."""
-        if is_extractive(self.settings.llm):
-            return None, ""
-        try:
-            return self.chat_model, ""
-        except ValueError as error:
-            return None, str(error)
+    @property
+    def retriever(self) -> Retriever:
+        if self._retriever is None:
+            self._retriever = Retriever(self.store, self.settings.k)
+        return self._retriever
 
     def passages(self, query: str, filters: Filters, as_of: date | None) -> list[Passage]:
         """The retrieved passages of the best articles, ranked (the answerer's input)."""
-        return Retriever(self.store, self.settings.k).search(
+        return self.retriever.search(
             without_time_phrases(query),
             self.index_embedder.encode([query])[0],
             filters,
@@ -267,9 +321,38 @@ class NewsBot:
             "publishers": dict(publishers.most_common()),
             "data_dir": str(self.settings.data_dir),
             "chroma": self.settings.chroma_url or "embedded",
-            "collection": self.settings.collection_name(),
+            "collection": self.store.name,
             "embedding_model": self.settings.embedding_model,
         }
+
+
+def _legacy_options(legacy: tuple[Any, ...], options: dict[str, Any], method: str) -> Any:
+    """The options as keywords. Positional options and `sources=` (now `publishers=`)
+    still work for one release, with a warning."""
+    if len(legacy) > len(_POSITIONAL):
+        raise TypeError(f"{method}() takes the question and keyword options only")
+    if legacy:
+        names = ", ".join(f"{name}=" for name in _POSITIONAL[: len(legacy)])
+        warnings.warn(
+            f"positional options of NewsBot.{method}() are deprecated; pass {names}",
+            DeprecationWarning,
+            stacklevel=3,
+        )
+        for name, value in zip(_POSITIONAL, legacy, strict=False):
+            if name in options:
+                raise TypeError(f"{method}() got {name} twice")
+            options[name] = value
+    if "sources" in options:
+        if options["sources"] and options.get("publishers"):
+            raise TypeError(f"{method}() got both sources= and publishers=")
+        if "sources" not in _POSITIONAL[: len(legacy)]:
+            warnings.warn(
+                f"NewsBot.{method}(sources=...) is deprecated; use publishers=...",
+                DeprecationWarning,
+                stacklevel=3,
+            )
+        options["publishers"] = options.get("publishers") or options.pop("sources")
+    return options
 
 
 def _to_date(value: DateLike, name: str) -> date | None:
@@ -277,5 +360,5 @@ def _to_date(value: DateLike, name: str) -> date | None:
         return None
     parsed = parse_date(value)
     if parsed is None:
-        raise ValueError(f"{name}={value!r} is not a date; use YYYY-MM-DD")
+        raise BadDate(f"{name}={value!r} is not a date; use YYYY-MM-DD")
     return parsed

@@ -12,11 +12,12 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
+from typing import Any
 
 import pytest
 
 from bench.serving import free_port, wait_for
-from bot import NewsBot
+from bot import NewsBot, Settings
 
 REPO = Path(__file__).resolve().parents[1]
 SAMPLE_NEWS = REPO / "ingest" / "samples" / "sample_news.jsonl"
@@ -25,12 +26,20 @@ NEWSBOT = str(Path(sys.executable).with_name("newsbot"))
 
 
 def shared_dir() -> Path:
-    """`../shared` beside the checkout (or NEWSBOT_SHARED_DIR): seeds and corpora."""
-    candidates = [os.environ.get("NEWSBOT_SHARED_DIR", ""), str(REPO.parent / "shared")]
-    for candidate in [*candidates, "/work/shared"]:
-        if candidate and (Path(candidate) / "seeds").is_dir():
-            return Path(candidate)
+    """NEWSBOT_SHARED_DIR, else a `shared/` folder beside the checkout or beside one of
+    the folders above it (a CI clone may sit one level deeper): seeds and corpora."""
+    given = os.environ.get("NEWSBOT_SHARED_DIR", "")
+    candidates = [Path(given)] if given else [folder / "shared" for folder in REPO.parents]
+    for candidate in candidates:
+        if (candidate / "seeds").is_dir():
+            return candidate
     pytest.fail("shared data not found; set NEWSBOT_SHARED_DIR to the shared/ folder")
+
+
+def sharing_models(bot: NewsBot, settings: Settings, **parts: Any) -> NewsBot:
+    """A bot on `settings` that reuses `bot`'s loaded encoders (and any `parts` given):
+    loading them again would cost each test seconds."""
+    return NewsBot(settings, embedder=bot.embedder, index_embedder=bot.index_embedder, **parts)
 
 
 @pytest.fixture(scope="session")
@@ -41,7 +50,7 @@ def seed_article() -> Path:
 @pytest.fixture(scope="session")
 def bot(tmp_path_factory: pytest.TempPathFactory, seed_article: Path) -> NewsBot:
     """A bot with the seed article and the bundled sample news (read-only in tests)."""
-    newsbot = NewsBot(data_dir=tmp_path_factory.mktemp("bot"))
+    newsbot = NewsBot(Settings(data_dir=tmp_path_factory.mktemp("bot")))
     report = newsbot.ingest([seed_article, SAMPLE_NEWS])
     assert report.ok, report.failed
     return newsbot
@@ -50,18 +59,14 @@ def bot(tmp_path_factory: pytest.TempPathFactory, seed_article: Path) -> NewsBot
 @pytest.fixture
 def fresh_bot(bot: NewsBot, tmp_path: Path) -> NewsBot:
     """An empty store that reuses the already loaded model."""
-    newsbot = NewsBot(data_dir=tmp_path / "data")
-    newsbot.__dict__["embedder"] = bot.embedder
-    newsbot.__dict__["index_embedder"] = bot.index_embedder
-    return newsbot
+    return sharing_models(bot, Settings(data_dir=tmp_path / "data"), reranker=bot.reranker)
 
 
 @pytest.fixture
 def web_bot(bot: NewsBot, tmp_path: Path) -> NewsBot:
     """An empty store allowed to fetch from the tests' own servers on 127.0.0.1."""
-    newsbot = NewsBot(data_dir=tmp_path / "data", allow_private_urls=True)
-    newsbot.__dict__.update(embedder=bot.embedder, index_embedder=bot.index_embedder)
-    return newsbot
+    settings = Settings(data_dir=tmp_path / "data", allow_private_urls=True)
+    return sharing_models(bot, settings, reranker=bot.reranker)
 
 
 class _Trickle(BaseHTTPRequestHandler):

@@ -9,8 +9,9 @@ from pathlib import Path
 
 import pytest
 
-from bot import Answer, NewsBot, retriever
-from tests.conftest import SAMPLE_NEWS, SEED_QUESTION
+from bot import Answer, NewsBot, Settings, Turn, tuning
+from bot.retrieval import retriever
+from tests.conftest import SAMPLE_NEWS, SEED_QUESTION, sharing_models
 
 MARKER = re.compile(r"\[(\d+)\]")
 
@@ -50,16 +51,23 @@ def test_answer_and_sources_convert_to_plain_dicts(bot: NewsBot) -> None:
     data = bot.ask(SEED_QUESTION).to_dict()
     assert set(data) >= {"question", "answer", "sources"}
     first = data["sources"][0]
-    assert set(first) >= {"n", "article_id", "title", "source", "url", "published", "text"}
+    assert set(first) >= {"n", "article_id", "title", "publisher", "url", "published", "text"}
     assert set(first) >= {"quote", "score"}
+    assert first["source"] == first["publisher"]  # the older name, kept for one release
 
 
-def test_stream_yields_the_answer_text_then_the_answer(bot: NewsBot) -> None:
-    pieces = list(bot.stream(SEED_QUESTION))
-    final = pieces[-1]
-    assert isinstance(final, Answer)
-    assert all(isinstance(p, str) for p in pieces[:-1])
-    assert "".join(p for p in pieces[:-1] if isinstance(p, str)) == final.text
+def test_stream_yields_the_answer_text_then_holds_the_answer(bot: NewsBot) -> None:
+    stream = bot.stream(SEED_QUESTION)
+    pieces = list(stream)
+    assert pieces and all(isinstance(p, str) for p in pieces)
+    assert "".join(pieces) == stream.answer.text
+    assert stream.answer.cited_sources
+    assert list(stream) == []  # spent, and the answer stays
+    assert stream.answer.text == "".join(pieces)
+
+
+def test_reading_the_answer_first_writes_the_whole_stream(bot: NewsBot) -> None:
+    assert bot.stream(SEED_QUESTION).answer.text == bot.ask(SEED_QUESTION).text
 
 
 @pytest.mark.parametrize(
@@ -95,20 +103,20 @@ def test_a_company_the_news_never_mentions_is_named_as_not_found(
 def test_until_filter_excludes_newer_articles(bot: NewsBot) -> None:
     answer = bot.ask(SEED_QUESTION, until="2025-02-20")
     assert "24,500" not in answer.text
-    assert all(s.published and s.published <= "2025-02-20" for s in answer.sources)
+    assert all(s.published and s.published <= date(2025, 2, 20) for s in answer.sources)
 
 
 def test_since_filter_keeps_only_newer_articles(bot: NewsBot) -> None:
     answer = bot.ask("What did the central bank decide?", since="2025-02-01")
     assert answer.sources
-    assert all(s.published and s.published >= "2025-02-01" for s in answer.sources)
+    assert all(s.published and s.published >= date(2025, 2, 1) for s in answer.sources)
 
 
 def test_as_of_prefix_hides_news_from_after_that_day(bot: NewsBot) -> None:
     answer = bot.ask("As of 2024-12-31: What did the Bank of Japan do with rates?")
     assert answer.as_of == date(2024, 12, 31)
     assert answer.question.startswith("What did the Bank of Japan")
-    assert all(s.published is None or s.published <= "2024-12-31" for s in answer.sources)
+    assert all(s.published is None or s.published <= date(2024, 12, 31) for s in answer.sources)
     assert "0.5%" not in answer.text  # January's hike had not happened yet
 
 
@@ -117,14 +125,33 @@ def test_time_questions_carry_the_article_date(bot: NewsBot) -> None:
     assert "24 Jan 2025" in answer.text
 
 
-def test_source_filter(bot: NewsBot) -> None:
-    answer = bot.ask("What happened to interest rates?", sources=["Ledger Wire"])
-    assert answer.sources and {s.source for s in answer.sources} == {"Ledger Wire"}
+def test_publisher_filter(bot: NewsBot) -> None:
+    answer = bot.ask("What happened to interest rates?", publishers=["Ledger Wire"])
+    assert answer.sources and {s.publisher for s in answer.sources} == {"Ledger Wire"}
+
+
+def test_the_old_option_names_still_work_with_a_warning(bot: NewsBot) -> None:
+    """`sources=`, positional options and `Source.source` were the API before 0.2."""
+    question = "What happened to interest rates?"
+    wanted = bot.ask(question, publishers=["Ledger Wire"], until="2025-03-31")
+    with pytest.warns(DeprecationWarning, match="publishers="):
+        renamed = bot.ask(question, sources=["Ledger Wire"], until="2025-03-31")
+    with pytest.warns(DeprecationWarning, match="positional"):
+        positional = bot.ask(question, None, None, "2025-03-31", ["Ledger Wire"])
+    assert renamed.text == positional.text == wanted.text
+    with pytest.warns(DeprecationWarning, match="Source.publisher"):
+        assert wanted.sources[0].source == "Ledger Wire"
+    with pytest.raises(TypeError, match="both"):
+        bot.ask(question, sources=["A"], publishers=["B"])
 
 
 def test_follow_up_uses_the_earlier_question(bot: NewsBot) -> None:
     first = bot.ask("Which banks raised their Hang Seng Index targets?")
-    answer = bot.ask("Why did they do it?", history=[(first.question, first.text)])
+    history: list[Turn] = [
+        {"role": "user", "content": first.question},
+        {"role": "assistant", "content": first.text},
+    ]
+    answer = bot.ask("Why did they do it?", history=history)
     assert answer.searched and "Hang Seng" in answer.searched
     assert "tech rally" in answer.text
 
@@ -146,13 +173,12 @@ def test_early_reference_date_still_finds_the_few_older_articles(
     bot: NewsBot, tmp_path: Path
 ) -> None:
     """Most news is newer than this date: the search must fall back, not come back empty."""
-    small_chunks = NewsBot(data_dir=tmp_path, chunk_size=200, chunk_overlap=0)
-    small_chunks.__dict__["embedder"] = bot.embedder
+    small_chunks = sharing_models(bot, Settings(data_dir=tmp_path, chunk_size=200, chunk_overlap=0))
     small_chunks.ingest([SAMPLE_NEWS])
     assert small_chunks.store.chunk_count() > 3 * 30  # more than one wide search sees
     answer = small_chunks.ask("What did the Federal Reserve do with rates?", as_of="2024-09-19")
     dated = [s.published for s in answer.sources if s.published]
-    assert dated and all(day <= "2024-09-19" for day in dated)
+    assert dated and all(day <= date(2024, 9, 19) for day in dated)
     assert "50 basis points" in answer.text
 
 
@@ -178,10 +204,9 @@ def test_the_best_articles_bring_their_other_chunks(
 ) -> None:
     """An answer a few paragraphs below the matching chunk must reach the answerer, even
     when the first stages return only that chunk."""
-    small_chunks = NewsBot(data_dir=tmp_path, chunk_size=200, chunk_overlap=0)
-    small_chunks.__dict__["index_embedder"] = bot.index_embedder
+    small_chunks = sharing_models(bot, Settings(data_dir=tmp_path, chunk_size=200, chunk_overlap=0))
     small_chunks.ingest([SAMPLE_NEWS])
-    monkeypatch.setattr(retriever, "_MIN_CANDIDATES", 1)  # one dense + one BM25 hit
+    monkeypatch.setattr(tuning, "MIN_CANDIDATES", 1)  # one dense + one BM25 hit
     question = "What did the Federal Reserve do with rates?"
     passages = retriever.Retriever(small_chunks.store, k=1).search(
         question, bot.index_embedder.encode([question])[0], retriever.Filters(), None, None
@@ -205,8 +230,7 @@ def test_a_question_in_an_article_is_not_its_answer(fresh_bot: NewsBot, tmp_path
 def test_a_stricter_evidence_setting_abstains_and_says_how_near_it_came(bot: NewsBot) -> None:
     answer = bot.ask(SEED_QUESTION)
     assert not answer.abstained and 0.3 <= answer.evidence <= 1.0
-    strict = NewsBot(bot.settings.model_copy(update={"min_evidence": 1.0}))
-    strict.__dict__.update(embedder=bot.embedder, index_embedder=bot.index_embedder)
+    strict = sharing_models(bot, bot.settings.replace(min_evidence=1.0))
     refused = strict.ask(SEED_QUESTION)
     assert refused.abstained and refused.evidence == pytest.approx(answer.evidence, abs=1e-4)
     assert refused.sources  # what it looked at is still shown
@@ -230,11 +254,10 @@ def test_asking_for_the_latest_prefers_the_newest_story(fresh_bot: NewsBot, tmp_
     fresh_bot.ingest([tmp_path / "orion.jsonl"])
     question = "What is Orion Bank's latest copper price forecast?"
     answer = fresh_bot.ask(question, as_of="2024-03-05")
-    assert answer.sources[0].published == "2024-02-28"
+    assert answer.sources[0].published == date(2024, 2, 28)
     assert "$10,500" in answer.text.split("[")[0]  # the first sentence quoted
 
 
 def test_an_empty_llm_setting_means_the_extractive_answerer(bot: NewsBot) -> None:
-    quoting = NewsBot(bot.settings.model_copy(update={"llm": ""}))
-    quoting.__dict__.update(embedder=bot.embedder, index_embedder=bot.index_embedder)
+    quoting = sharing_models(bot, bot.settings.replace(llm=""))
     assert quoting.ask(SEED_QUESTION).text == bot.ask(SEED_QUESTION).text

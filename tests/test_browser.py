@@ -19,8 +19,8 @@ from typing import Any
 
 import pytest
 
-from bot import NewsBot
-from tests.conftest import REPO, SAMPLE_NEWS, SEED_QUESTION, free_port
+from bot import NewsBot, Settings
+from tests.conftest import REPO, SAMPLE_NEWS, SEED_QUESTION, free_port, sharing_models
 
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
 ARTIFACTS = REPO / "test-artifacts" / "browser"
@@ -37,10 +37,9 @@ def app_url(
     bot: NewsBot, seed_article: Path, tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[str]:
     """The real app over a store of its own: the test adds news to it."""
-    from ui.app import start
+    from ui.server import start
 
-    newsbot = NewsBot(data_dir=tmp_path_factory.mktemp("browser"))
-    newsbot.__dict__.update(embedder=bot.embedder, index_embedder=bot.index_embedder)
+    newsbot = sharing_models(bot, Settings(data_dir=tmp_path_factory.mktemp("browser")))
     assert newsbot.ingest([seed_article, SAMPLE_NEWS]).ok
     demo = start(newsbot, "127.0.0.1", free_port())
     try:
@@ -207,10 +206,9 @@ def test_retry_asks_again_and_clear_empties_the_chat(page: Any) -> None:
 def test_an_upload_over_the_size_limit_is_refused_in_the_page(
     bot: NewsBot, browser: Any, tmp_path: Path
 ) -> None:
-    from ui.app import start
+    from ui.server import start
 
-    small = NewsBot(data_dir=tmp_path / "data", max_upload_mb=0.001)  # about 1 KB
-    small.__dict__.update(embedder=bot.embedder, index_embedder=bot.index_embedder)
+    small = sharing_models(bot, Settings(data_dir=tmp_path / "data", max_upload_mb=0.001))  # 1 KB
     big = tmp_path / "big.md"
     big.write_text("# Big\n\n" + "Copper rose. " * 500, encoding="utf-8")
     demo = start(small, "127.0.0.1", free_port())

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from bot import NewsBot
+from bot import NewsBot, Settings
 from tests.conftest import SAMPLE_NEWS, SEED_QUESTION
 
 QUESTIONS = [
@@ -20,8 +20,7 @@ QUESTIONS = [
 def test_server_store_gives_the_same_answers(
     bot: NewsBot, chroma_server: str, seed_article: Path, tmp_path: Path
 ) -> None:
-    remote = NewsBot(data_dir=tmp_path, chroma_url=chroma_server)
-    remote.__dict__["embedder"] = bot.embedder
+    remote = NewsBot(Settings(data_dir=tmp_path, chroma_url=chroma_server), embedder=bot.embedder)
     report = remote.ingest([seed_article, SAMPLE_NEWS])
     assert len(report.added) == 31 and not report.failed
     assert not (tmp_path / "chroma").exists()  # nothing went to an embedded store

@@ -22,7 +22,6 @@ from bot.eval.metrics import (
     wilson,
 )
 from bot.eval.report import format_curve
-from bot.settings import Settings
 from bot.types import NO_ANSWER, Answer, Source
 from tests.conftest import shared_dir
 
@@ -163,17 +162,17 @@ def test_the_evidence_threshold_is_applied_as_the_bot_would_and_drawn_as_a_curve
 def test_marker_must_match_the_selection(tmp_path: Path) -> None:
     corpus = tmp_path / "corpus.jsonl"
     corpus.write_text('{"id": "1", "text": "a b c"}\n', encoding="utf-8")
-    settings = Settings(data_dir=tmp_path)
     pool = Selection(corpus, "pool", frozenset({"1"}))
     marker = tmp_path / "marker.json"
-    write_marker(marker, {**pool.identity(settings), "ingest": {}})
-    assert read_marker(marker, pool.identity(settings)) is not None
+    write_marker(marker, {**pool.identity("news_a", ""), "ingest": {}})
+    assert read_marker(marker, pool.identity("news_a", "")) is not None
     other = Selection(corpus, "pool", frozenset({"1", "2"}))
-    assert read_marker(marker, other.identity(settings)) is None
+    assert read_marker(marker, other.identity("news_a", "")) is None
     full = Selection(corpus, "full", None)
-    assert read_marker(marker, full.identity(settings)) is None
-    chunked = settings.model_copy(update={"chunk_size": 500})
-    assert read_marker(marker, pool.identity(chunked)) is None
+    assert read_marker(marker, full.identity("news_a", "")) is None
+    # Another collection (other encoders or chunking), or the same name on a server.
+    assert read_marker(marker, pool.identity("news_b", "")) is None
+    assert read_marker(marker, pool.identity("news_a", "http://127.0.0.1:8000")) is None
 
 
 # --- end to end -----------------------------------------------------------------------

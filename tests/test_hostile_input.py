@@ -18,8 +18,9 @@ from typing import Any, ClassVar
 
 import pytest
 
-from bot import NewsBot
+from bot import NewsBot, Settings
 from bot.cli import main
+from tests.conftest import sharing_models
 
 GOOD = {
     "title": "Zinc climbs on smelter cuts",
@@ -121,15 +122,14 @@ def feeds() -> Iterator[str]:
 @pytest.fixture
 def small_bot(bot: NewsBot, tmp_path: Path) -> NewsBot:
     """An empty store with small limits, so that hostile sizes stay cheap to build."""
-    newsbot = NewsBot(
+    settings = Settings(
         data_dir=tmp_path / "data",
         max_file_mb=2,
         max_article_chars=50_000,
         max_chunk_chars=1_500,
         allow_private_urls=True,  # the feeds are served on 127.0.0.1
     )
-    newsbot.__dict__.update(embedder=bot.embedder, index_embedder=bot.index_embedder)
-    return newsbot
+    return sharing_models(bot, settings)
 
 
 def _lines(report: Any) -> dict[str, str]:

@@ -11,10 +11,10 @@ from typing import ClassVar
 
 import pytest
 
-from bot import NewsBot
+from bot import NewsBot, Settings
 from bot.cli import main
 from ingest.index.fts import DayRange
-from tests.conftest import SAMPLE_NEWS, free_port, trickling_site
+from tests.conftest import SAMPLE_NEWS, free_port, sharing_models, trickling_site
 
 ARTICLE_HTML = """<!doctype html><html><head>
 <title>Copper hits record on tariff fears | Metals Desk</title>
@@ -182,8 +182,8 @@ def test_local_addresses_are_refused_unless_allowed(fresh_bot: NewsBot, site: st
 def test_a_trickling_page_is_cut_off_at_the_whole_request_deadline(
     bot: NewsBot, tmp_path: Path
 ) -> None:
-    patient = NewsBot(data_dir=tmp_path / "d", allow_private_urls=True, fetch_timeout=1.5)
-    patient.__dict__.update(embedder=bot.embedder, index_embedder=bot.index_embedder)
+    settings = Settings(data_dir=tmp_path / "d", allow_private_urls=True, fetch_timeout=1.5)
+    patient = sharing_models(bot, settings)
     with trickling_site() as slow:
         report = patient.ingest([slow])
     assert len(report.failed) == 1
@@ -245,9 +245,7 @@ def test_cli_ingest_reports_failures_and_exits_non_zero(
 
 def test_news_ingested_with_other_settings_is_pointed_out(fresh_bot: NewsBot) -> None:
     fresh_bot.ingest([SAMPLE_NEWS])
-    other = NewsBot(fresh_bot.settings.model_copy(update={"chunk_size": 600}))
-    other.__dict__["embedder"] = fresh_bot.embedder
-    other.__dict__["index_embedder"] = fresh_bot.index_embedder
+    other = sharing_models(fresh_bot, fresh_bot.settings.replace(chunk_size=600))
     answer = other.ask("What did the ECB decide?")
     assert answer.abstained
     chunks = fresh_bot.store.chunk_count()

@@ -8,7 +8,7 @@ from pathlib import Path
 
 from bot import NewsBot
 from ingest.index.fts import DayRange, IndexedChunk, LexicalIndex
-from tests.conftest import SAMPLE_NEWS
+from tests.conftest import SAMPLE_NEWS, sharing_models
 
 
 def chunk(chunk_id: str, body: str, day: int | None = 100, source: str = "Wire") -> IndexedChunk:
@@ -53,12 +53,9 @@ def test_filters_and_replacement(tmp_path: Path) -> None:
 
 def test_a_lost_index_is_rebuilt_from_chroma(fresh_bot: NewsBot) -> None:
     fresh_bot.ingest([SAMPLE_NEWS])
-    settings = fresh_bot.settings
     chunks = fresh_bot.store.chunk_count()
-    settings.lexical_index_path().unlink()
-    reopened = NewsBot(settings)
-    reopened.__dict__["embedder"] = fresh_bot.embedder
-    reopened.__dict__["index_embedder"] = fresh_bot.index_embedder
+    fresh_bot.store.lexical.path.unlink()
+    reopened = sharing_models(fresh_bot, fresh_bot.settings)
     assert reopened.store.lexical.count() == chunks
     answer = reopened.ask("Which company agreed to buy Brightwater Coatings?")
     assert "Halvorsen" in answer.text

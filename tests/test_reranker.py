@@ -19,7 +19,7 @@ from ingest.encoders.reranker import (
     packaged_model_folder,
 )
 from ingest.sentences import split_sentences
-from tests.conftest import SEED_QUESTION
+from tests.conftest import SEED_QUESTION, sharing_models
 
 # Every way out of the process refuses: the model must need none of them.
 NO_NETWORK = """
@@ -115,8 +115,7 @@ def test_a_missing_file_or_manifest_entry_is_refused(
 
 
 def test_without_a_reranker_the_bot_still_answers(bot: NewsBot) -> None:
-    plain = NewsBot(bot.settings.model_copy(update={"reranker": "none"}))
-    plain.__dict__.update(embedder=bot.embedder, index_embedder=bot.index_embedder)
+    plain = sharing_models(bot, bot.settings.replace(reranker="none"))
     assert plain.reranker is None
     answer = plain.ask(SEED_QUESTION)
     assert not answer.abstained and "Morgan Stanley" in answer.text

@@ -11,8 +11,8 @@ import json
 import subprocess
 from pathlib import Path
 
-from bot.server_lock import LOCK_NAME
 from tests.conftest import NEWSBOT, SAMPLE_NEWS, free_port, serving
+from ui.server_lock import LOCK_NAME
 
 STORY = {
     "title": "Zephyrine Mining finds copper in Atacama",

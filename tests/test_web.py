@@ -21,8 +21,15 @@ import pytest
 
 from bot.newsbot import EMPTY_CORPUS, NewsBot
 from bot.question.followup import plain_turns
+from bot.settings import Settings
 from bot.types import Answer, Source
-from tests.conftest import SAMPLE_NEWS, SEED_QUESTION, free_port, trickling_site
+from tests.conftest import (
+    SAMPLE_NEWS,
+    SEED_QUESTION,
+    free_port,
+    sharing_models,
+    trickling_site,
+)
 from ui import render
 
 QUESTION = SEED_QUESTION
@@ -36,7 +43,7 @@ pytestmark = [
 
 
 def _launch(bot: NewsBot) -> Iterator[str]:
-    from ui.app import start
+    from ui.server import start
 
     demo = start(bot, "127.0.0.1", free_port())
     try:
@@ -153,7 +160,7 @@ def test_page_and_config_load(server: str) -> None:
 
 @pytest.fixture(scope="module")
 def empty_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    yield from _launch(NewsBot(data_dir=tmp_path_factory.mktemp("web-empty")))
+    yield from _launch(NewsBot(Settings(data_dir=tmp_path_factory.mktemp("web-empty"))))
 
 
 @pytest.mark.slow
@@ -266,10 +273,9 @@ def test_plain_history_flattens_gradio_messages() -> None:
 
 
 def test_a_login_is_required_when_auth_is_set(bot: NewsBot) -> None:
-    from ui.app import start
+    from ui.server import start
 
-    guarded = NewsBot(bot.settings.model_copy(update={"auth": "analyst:s3cret"}))
-    guarded.__dict__.update(embedder=bot.embedder, index_embedder=bot.index_embedder)
+    guarded = sharing_models(bot, bot.settings.replace(auth="analyst:s3cret"))
     demo = start(guarded, "127.0.0.1", free_port())
     try:
         url = str(demo.local_url)
@@ -303,8 +309,8 @@ def test_an_upload_shows_by_its_name_and_urls_must_be_http() -> None:
 
 def test_questions_are_answered_while_news_is_being_added(bot: NewsBot, tmp_path: Path) -> None:
     """An "Add news" stuck on a slow site (8 s deadline) must not hold a question."""
-    newsbot = NewsBot(data_dir=tmp_path / "d", allow_private_urls=True, fetch_timeout=8)
-    newsbot.__dict__.update(embedder=bot.embedder, index_embedder=bot.index_embedder)
+    settings = Settings(data_dir=tmp_path / "d", allow_private_urls=True, fetch_timeout=8)
+    newsbot = sharing_models(bot, settings)
     assert newsbot.ingest([SAMPLE_NEWS]).ok
     with trickling_site() as slow:
         for url in _launch(newsbot):
@@ -341,5 +347,5 @@ def test_an_internal_error_is_one_plain_sentence_and_the_log_has_it(
         reply = _text(messages[-1])
         assert "answering failed on the server" in reply and "Traceback" not in reply
         assert "answering failed on the server" in panel
-    logged = [r for r in caplog.records if r.name == "ui.app" and r.exc_info]
+    logged = [r for r in caplog.records if r.name == "ui.handlers" and r.exc_info]
     assert len(logged) == 2  # /ask and /chat, each with its traceback

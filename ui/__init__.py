@@ -1,1 +1,2 @@
-"""The web chat: `ui.app.build_app(bot)` builds it, `ui.app.serve(bot)` runs it."""
+"""The web chat: `layout.py` builds the page, `handlers.py` answers its events,
+`render.py` turns answers into HTML, and `server.py` runs it (`newsbot serve`)."""

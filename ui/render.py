@@ -177,8 +177,8 @@ def _source_line(source: Source) -> str:
     title = md_text(_one_line(source.title) or "Untitled")
     url = safe_url(source.url)
     head = f"**[{source.n}]** [{title}]({url})" if url else f"**[{source.n}] {title}**"
-    details = [md_text(source.source) if source.source else "unknown publisher"]
-    details.append(source.published or "undated")
+    details = [md_text(source.publisher) if source.publisher else "unknown publisher"]
+    details.append(source.published.isoformat() if source.published else "undated")
     path = "" if url else local_path(source.url)
     if path:
         details.append(f"`{path.replace('`', '')}`")
@@ -208,8 +208,8 @@ def source_card(source: Source) -> str:
     url = safe_url(source.url)
     if url:
         title = f"<a href='{html_text(url)}' target='_blank' rel='noopener noreferrer'>{title}</a>"
-    meta = [html_text(source.source) if source.source else "unknown publisher"]
-    meta.append(html_text(source.published or "undated"))
+    meta = [html_text(source.publisher) if source.publisher else "unknown publisher"]
+    meta.append(source.published.isoformat() if source.published else "undated")
     meta.append("cited" if source.cited else "related, not cited")
     path = "" if url else local_path(source.url)
     local = f"<div class='nb-local'>{html_text(path)}</div>" if path else ""

@@ -15,6 +15,7 @@ from datetime import date
 
 import numpy as np
 
+from bot import tuning
 from bot.answer.entities import missing_names, nothing_about, question_names
 from bot.answer.sentence_features import (
     FEATURES,
@@ -27,6 +28,7 @@ from bot.answer.sentence_features import (
 from bot.question.asking import ask_clause
 from bot.retrieval.retriever import Passage
 from bot.types import NO_ANSWER, Source
+from ingest.dates import parse_date
 from ingest.encoders.reranker import Reranker
 from ingest.sentences import split_sentences
 
@@ -36,18 +38,6 @@ Encode = Callable[[list[str]], np.ndarray]
 # models' calls release the GIL.
 _READERS = ThreadPoolExecutor(max_workers=8, thread_name_prefix="newsbot-rerank")
 
-MAX_SENTENCES = 4
-_MAX_CHARS = 900
-# Sentences the encoder and the reranker score per question, picked by the cheap
-# features' own weights. Full DEV eval: 16 found as many answers as scoring all
-# candidates (containment 0.410 both) at 128 ms of reranking instead of 402.
-SHORTLIST_SIZE = 16
-# Scores are log-odds: a further sentence is kept while it is at least e^-3 (5%) as
-# likely as the best to hold the answer. Shorter answers lost answers (full DEV eval:
-# at most 2 sentences, containment 0.410 -> 0.350; 3 sentences in 500 chars, 0.370).
-_FLOOR_GAP = 3.0
-_REPEAT_SIMILARITY = 0.85
-_REPEAT_JACCARD = 0.6
 _MIN_WORDS = 5
 
 
@@ -163,8 +153,8 @@ def _shortlist(
 
 
 def shortlisted(cheap_scores: np.ndarray) -> list[int]:
-    """The indices, in reading order, of the `SHORTLIST_SIZE` best cheap scores."""
-    return sorted(np.argsort(-cheap_scores, kind="stable")[:SHORTLIST_SIZE].tolist())
+    """The indices, in reading order, of the `tuning.SHORTLIST_SIZE` best cheap scores."""
+    return sorted(np.argsort(-cheap_scores, kind="stable")[: tuning.SHORTLIST_SIZE].tolist())
 
 
 def group_by_article(passages: list[Passage]) -> list[list[Passage]]:
@@ -201,14 +191,14 @@ def _select(
     sentences: list[Sentence],
 ) -> list[int]:
     order = np.argsort(-scores)
-    floor = float(scores[order[0]]) - _FLOOR_GAP
+    floor = float(scores[order[0]]) - tuning.FLOOR_GAP
     chosen: list[int] = []
     length = 0
     for index in (int(i) for i in order):
-        if len(chosen) == MAX_SENTENCES or scores[index] < floor:
+        if len(chosen) == tuning.MAX_SENTENCES or scores[index] < floor:
             break
         text = sentences[index].text
-        if chosen and length + len(text) > _MAX_CHARS:
+        if chosen and length + len(text) > tuning.MAX_ANSWER_CHARS:
             continue
         if any(_repeats(index, other, vectors, sentence_terms) for other in chosen):
             continue
@@ -218,10 +208,13 @@ def _select(
 
 
 def _repeats(a: int, b: int, vectors: np.ndarray, sentence_terms: list[set[str]]) -> bool:
-    if float(vectors[a] @ vectors[b]) > _REPEAT_SIMILARITY:
+    if float(vectors[a] @ vectors[b]) > tuning.REPEAT_SIMILARITY:
         return True
     union = sentence_terms[a] | sentence_terms[b]
-    return bool(union) and len(sentence_terms[a] & sentence_terms[b]) / len(union) > _REPEAT_JACCARD
+    return (
+        bool(union)
+        and len(sentence_terms[a] & sentence_terms[b]) / len(union) > tuning.REPEAT_JACCARD
+    )
 
 
 def _compose(
@@ -275,9 +268,9 @@ def _sources(articles: list[list[Passage]], quotes: dict[int, list[str]]) -> lis
                 n=index + 1,
                 article_id=group[0].article_id,
                 title=str(meta.get("title", "")),
-                source=str(meta.get("source", "")),
+                publisher=str(meta.get("source", "")),
                 url=str(meta.get("url", "")),
-                published=str(meta["published"]) if meta.get("published") else None,
+                published=parse_date(meta.get("published")),
                 text=" … ".join(p.hit.text for p in group),
                 quote=" ".join(quotes.get(index, [])),
                 score=round(max(p.score for p in group), 4),

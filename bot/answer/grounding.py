@@ -56,7 +56,7 @@ def build_messages(question: str, sources: Sequence[Source]) -> list[tuple[str, 
     blocks = []
     for source in sources:
         head = f"[{source.n}] {source.title or 'Untitled'}"
-        head += f" ({source.source or 'unknown publisher'}, {source.published or 'undated'})"
+        head += f" ({source.publisher or 'unknown publisher'}, {source.published or 'undated'})"
         blocks.append(f"{head}\n{passage_text(source)}")
     passages = "\n\n".join(blocks)
     user = f'{RULES}\n\nPassages:\n"""\n{passages}\n"""\n\nQuestion: {question}\nAnswer:'

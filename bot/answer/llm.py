@@ -21,58 +21,59 @@ from typing import TYPE_CHECKING, Any
 
 from pydantic import SecretStr
 
+from bot.answer.extractive import Drafted
 from bot.answer.grounding import best_quote, build_messages, check_answer
+from bot.answer.writer import QuotingWriter, Writer, Written, fallback
 from bot.question.followup import plain_turns
 from bot.question.words import terms
+from bot.settings import EXTRACTIVE, Settings
 from bot.types import NO_ANSWER
+from ingest.errors import ModelUnavailable
 
 if TYPE_CHECKING:
     from langchain_core.language_models import BaseChatModel
 
-    from bot.answer.extractive import Drafted
-    from bot.settings import Settings
-
 log = logging.getLogger(__name__)
 
-EXTRACTIVE = "extractive"
 
-
-def is_extractive(spec: str) -> bool:
-    """Whether the `llm` setting asks for no model (empty counts as the default)."""
-    return spec.strip() in ("", EXTRACTIVE)
-
-
-def parse_backend(spec: str) -> tuple[str, str]:
-    """`openai:gpt-4o-mini` -> ("openai", "gpt-4o-mini"); a clear error for anything else."""
-    spec = spec.strip()
-    if is_extractive(spec):
-        return EXTRACTIVE, ""
-    kind, _, value = spec.partition(":")
-    if kind not in ("openai", "gguf") or not value:
-        raise ValueError(
-            f"NEWSBOT_LLM={spec!r}: use 'extractive', 'openai:MODEL' or 'gguf:/path/model.gguf'"
-        )
-    return kind, value
-
-
-def load_chat_model(settings: Settings) -> BaseChatModel | None:
-    """The configured chat model, or None for the extractive answerer."""
-    kind, value = parse_backend(settings.llm)
+def load_writer(settings: Settings) -> Writer:
+    """The writer of the `llm` setting. A model that cannot be loaded (extras not
+    installed, no GGUF file) gives the extractive writer, whose answers say why."""
+    kind, value = settings.llm_backend
     if kind == EXTRACTIVE:
-        return None
+        return QuotingWriter()
     try:
-        if kind == "openai":
-            return _openai(settings, value)
-        return _gguf(settings, Path(value).expanduser())
-    except ImportError as error:
-        raise ValueError(
-            f"NEWSBOT_LLM={settings.llm!r} needs the LLM extras: pip install 'newsbot[llm]' "
-            f"({error})"
-        ) from error
+        model = _openai(settings, value) if kind == "openai" else _gguf(settings, Path(value))
+    except ModelUnavailable as error:
+        return QuotingWriter(why_not_a_model=str(error))
+    return ChatModelWriter(model, settings.llm)
+
+
+class ChatModelWriter:
+    """A LangChain chat model writes the answer from the draft's sources; what it writes
+    is checked against them, sentence by sentence."""
+
+    def __init__(self, model: BaseChatModel, name: str) -> None:
+        self.model = model
+        self.name = name
+
+    def write(self, question: str, drafted: Drafted) -> Written:
+        for piece in model_answer(self.model, question, drafted):
+            if isinstance(piece, str):
+                yield piece
+            else:
+                drafted = piece
+        return drafted
+
+    def standalone(self, question: str, history: Sequence[Any]) -> str | None:
+        return rewrite_question(self.model, question, history)
 
 
 def _openai(settings: Settings, model: str) -> BaseChatModel:
-    from langchain_openai import ChatOpenAI
+    try:
+        from langchain_openai import ChatOpenAI
+    except ImportError as error:
+        raise _without_extras(settings, error) from error
 
     options: dict[str, Any] = {}
     if settings.llm_base_url:
@@ -92,9 +93,13 @@ def _openai(settings: Settings, model: str) -> BaseChatModel:
 
 
 def _gguf(settings: Settings, path: Path) -> BaseChatModel:
+    path = path.expanduser()
     if not path.is_file():
-        raise ValueError(f"NEWSBOT_LLM: no GGUF file at {path}")
-    from langchain_community.chat_models import ChatLlamaCpp
+        raise ModelUnavailable(f"NEWSBOT_LLM: no GGUF file at {path}")
+    try:
+        from langchain_community.chat_models import ChatLlamaCpp
+    except ImportError as error:
+        raise _without_extras(settings, error) from error
 
     return ChatLlamaCpp(
         model_path=str(path),
@@ -105,6 +110,12 @@ def _gguf(settings: Settings, path: Path) -> BaseChatModel:
         temperature=0,
         verbose=False,
         model_kwargs=_chat_format(path),
+    )
+
+
+def _without_extras(settings: Settings, error: ImportError) -> ModelUnavailable:
+    return ModelUnavailable(
+        f"NEWSBOT_LLM={settings.llm!r} needs the LLM extras: pip install 'newsbot[llm]' ({error})"
     )
 
 
@@ -182,12 +193,6 @@ def rewrite_question(model: BaseChatModel, question: str, history: Sequence[Any]
     ):
         return None
     return line
-
-
-def fallback(drafted: Drafted, why: str) -> Drafted:
-    """The extractive draft, with a line saying why it is shown instead of the model's."""
-    note = f"\n\n(Extractive answer: {why}.)"
-    return replace(drafted, text=drafted.text + note, pieces=[*drafted.pieces, note])
 
 
 def _brief(error: Exception) -> str:

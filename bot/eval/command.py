@@ -33,6 +33,7 @@ from bot.eval.data import (
 from bot.eval.metrics import Question, compute_metrics, score_answer
 from bot.eval.report import format_curve, format_table
 from bot.settings import Settings
+from ingest.errors import BadInput, BadSetting
 
 _CORPUS_MB = 16_384.0
 
@@ -63,12 +64,12 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
     folder = Path(args.dir).expanduser().resolve()
     corpus = find_corpus(folder)
     if args.limit is not None and args.limit < 1:
-        raise ValueError("--limit must be at least 1")
+        raise BadSetting("--limit must be at least 1")
     questions = sample_questions(
         load_questions(folder / "questions.jsonl"), args.limit, args.seed, args.markets_only
     )
     if not questions:
-        raise ValueError("no questions to ask (is --markets-only leaving none?)")
+        raise BadInput("no questions to ask (is --markets-only leaving none?)")
 
     pool_ids = frozenset(str(i) for q in questions for i in q.get("pool") or [])
     selection = Selection(corpus, args.corpus, pool_ids if args.corpus == "pool" else None)
@@ -100,7 +101,7 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
         "settings": {
             "args": {k: str(v) if isinstance(v, Path) else v for k, v in vars(args).items()},
             "newsbot": settings.model_dump(mode="json"),
-            "collection": settings.collection_name(),
+            "collection": bot.store.name,
             "data_dir": str(data_dir),
             "corpus": str(corpus),
             "corpus_mode": selection.mode,
@@ -117,8 +118,8 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
 
 def _ensure_ingested(bot: Any, selection: Selection, settings: Settings) -> dict[str, Any]:
     """Ingest the selection unless the marker says this store already holds it."""
-    identity = selection.identity(settings)
-    marker_file = marker_path(Path(settings.data_dir), settings)
+    identity = selection.identity(bot.store.name, settings.chroma_url)
+    marker_file = marker_path(Path(settings.data_dir), bot.store.name)
     marker = read_marker(marker_file, identity)
     if marker is not None and bot.store.chunk_count() > 0:
         return {**marker["ingest"], "reused": True, "marker": str(marker_file)}
@@ -141,7 +142,7 @@ def _ensure_ingested(bot: Any, selection: Selection, settings: Settings) -> dict
     read = len(report.added) + len(report.unchanged) + len(report.replaced)
     if not read and report.failed:  # not one article: every figure would be a silent zero
         failure = report.failed[0]
-        raise ValueError(f"the eval corpus could not be read: {failure.item}: {failure.reason}")
+        raise BadInput(f"the eval corpus could not be read: {failure.item}: {failure.reason}")
     info = {
         "articles_read": read,
         "added": len(report.added),

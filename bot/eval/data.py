@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from bot.eval.metrics import Question
-from bot.settings import Settings
+from ingest.errors import BadInput
 
 MARKER_VERSION = 1
 
@@ -22,12 +22,12 @@ def find_corpus(folder: Path) -> Path:
     for name in ("corpus.jsonl.gz", "corpus.jsonl"):
         if (folder / name).is_file():
             return folder / name
-    raise ValueError(f"{folder} holds no corpus.jsonl or corpus.jsonl.gz")
+    raise BadInput(f"{folder} holds no corpus.jsonl or corpus.jsonl.gz")
 
 
 def load_questions(path: Path) -> list[Question]:
     if not path.is_file():
-        raise ValueError(f"{path} does not exist; DIR needs a questions.jsonl")
+        raise BadInput(f"{path} does not exist; DIR needs a questions.jsonl")
     questions = []
     with path.open(encoding="utf-8") as lines:
         for number, line in enumerate(lines, 1):
@@ -36,7 +36,7 @@ def load_questions(path: Path) -> list[Question]:
             try:
                 questions.append(json.loads(line))
             except json.JSONDecodeError as error:
-                raise ValueError(f"{path}:{number}: invalid JSON ({error.msg})") from None
+                raise BadInput(f"{path}:{number}: invalid JSON ({error.msg})") from None
     return questions
 
 
@@ -99,7 +99,7 @@ class Selection:
         text = f"{self.corpus}|{self.mode}|{self.ids_sha256}"
         return hashlib.sha256(text.encode()).hexdigest()[:16]
 
-    def identity(self, settings: Settings) -> dict[str, Any]:
+    def identity(self, collection: str, chroma_url: str) -> dict[str, Any]:
         """What a store must have been built from to be reused for this run."""
         return {
             "version": MARKER_VERSION,
@@ -108,14 +108,14 @@ class Selection:
             "mode": self.mode,
             "ids_sha256": self.ids_sha256,
             "n_ids": None if self.ids is None else len(self.ids),
-            "collection": settings.collection_name(),
-            "chroma_url": settings.chroma_url,
+            "collection": collection,
+            "chroma_url": chroma_url,
         }
 
 
-def marker_path(data_dir: Path, settings: Settings) -> Path:
+def marker_path(data_dir: Path, collection: str) -> Path:
     """One marker per collection: other models or chunkings live in other collections."""
-    return data_dir / f"eval-marker-{settings.collection_name()}.json"
+    return data_dir / f"eval-marker-{collection}.json"
 
 
 def read_marker(path: Path, identity: dict[str, Any]) -> dict[str, Any] | None:

@@ -9,6 +9,8 @@ from __future__ import annotations
 import re
 from datetime import date, timedelta
 
+from bot import tuning
+
 _AS_OF = re.compile(r"^\s*as of (\d{4}-\d{2}-\d{2})\s*[:,]\s*", re.IGNORECASE)
 _MONTHS = {
     name: number
@@ -36,7 +38,6 @@ _TIME_WORDS = re.compile(
 
 # "Recently", "the latest": news of the last few weeks before the reference date.
 _LATEST = re.compile(r"\b(latest|most recent(?:ly)?|recently|newest)\b")
-_LATEST_DAYS = 30
 
 
 def split_as_of(question: str) -> tuple[str, date | None]:
@@ -64,15 +65,15 @@ def time_window(question: str, as_of: date) -> tuple[date, date] | None:
     if "today" in text:
         return as_of, as_of
     if "last week" in text or "past week" in text:
-        return as_of - timedelta(days=14), as_of
+        return as_of - timedelta(days=tuning.LAST_WEEK_DAYS), as_of
     if "this week" in text:
-        return as_of - timedelta(days=7), as_of
+        return as_of - timedelta(days=tuning.THIS_WEEK_DAYS), as_of
     if _LATEST.search(text):
-        return as_of - timedelta(days=_LATEST_DAYS), as_of
+        return as_of - timedelta(days=tuning.LATEST_DAYS), as_of
     if "last month" in text or "past month" in text:
-        return as_of - timedelta(days=62), as_of
+        return as_of - timedelta(days=tuning.LAST_MONTH_DAYS), as_of
     if "this month" in text:
-        return as_of - timedelta(days=31), as_of
+        return as_of - timedelta(days=tuning.THIS_MONTH_DAYS), as_of
     match = _MONTH_YEAR.search(question)
     if match:
         month = _MONTHS[match.group(1).lower()]

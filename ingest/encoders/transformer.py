@@ -15,6 +15,7 @@ import numpy as np
 
 from ingest.encoders.base import Embedder, length_batches, resolve_model_path
 from ingest.encoders.onnx_int8 import int8_model
+from ingest.errors import BadSetting
 
 BACKENDS = ("onnx-int8", "torch")
 
@@ -28,7 +29,7 @@ def load_embedder(
         return TorchEmbedder(path, batch_size)
     if backend == "onnx-int8":
         return OnnxEmbedder(path, int8_model(path, cache_dir), batch_size, threads)
-    raise ValueError(f"unknown embedding backend {backend!r}; use one of {', '.join(BACKENDS)}")
+    raise BadSetting(f"unknown embedding backend {backend!r}; use one of {', '.join(BACKENDS)}")
 
 
 class TorchEmbedder(Embedder):

@@ -77,6 +77,10 @@ class LexicalIndex:
         self._document_counts: dict[str, int] = {}
         self._total: int | None = None
 
+    @property
+    def path(self) -> Path:
+        return self._path
+
     def add(self, chunks: Iterable[IndexedChunk]) -> None:
         """Insert or replace chunks by id, in one transaction."""
         with self._writing():

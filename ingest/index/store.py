@@ -8,6 +8,7 @@ caller sees one store.
 
 from __future__ import annotations
 
+import hashlib
 import logging
 import os
 import time
@@ -24,6 +25,7 @@ import numpy as np
 from chromadb.api import ClientAPI
 from chromadb.api.models.Collection import Collection
 
+from ingest.errors import BadSetting
 from ingest.index.fts import DayRange, IndexedChunk, LexicalIndex
 
 log = logging.getLogger(__name__)
@@ -55,6 +57,22 @@ class StoredArticle:
     embeddings: np.ndarray
 
 
+COLLECTION_PREFIX = "news_"
+
+
+def collection_name(model: str, recipe: str, chunk_size: int, chunk_overlap: int) -> str:
+    """Vectors of different models or chunkings must never mix in one collection, so
+    the name is derived from the model, the index encoder's recipe and the chunking."""
+    key = "|".join(str(part) for part in (model, recipe, chunk_size, chunk_overlap))
+    return COLLECTION_PREFIX + hashlib.sha256(key.encode()).hexdigest()[:12]
+
+
+def open_store(data_dir: Path, chroma_url: str, name: str) -> NewsStore:
+    """The store `name` (embedded under `data_dir`, or on the Chroma server at
+    `chroma_url`) with its BM25 index, which always lives in `data_dir`."""
+    return NewsStore(connect(data_dir, chroma_url), name, data_dir / f"{name}.fts.sqlite")
+
+
 def connect(data_dir: Path, chroma_url: str = "") -> ClientAPI:
     settings = chromadb.Settings(anonymized_telemetry=False)
     if not chroma_url:
@@ -62,7 +80,7 @@ def connect(data_dir: Path, chroma_url: str = "") -> ClientAPI:
         return chromadb.PersistentClient(path=str(data_dir / "chroma"), settings=settings)
     url = urlparse(chroma_url if "://" in chroma_url else f"http://{chroma_url}")
     if not url.hostname:
-        raise ValueError(f"Chroma server URL {chroma_url!r} has no host; use http://HOST:PORT")
+        raise BadSetting(f"Chroma server URL {chroma_url!r} has no host; use http://HOST:PORT")
     return chromadb.HttpClient(
         host=url.hostname,
         port=url.port or (443 if url.scheme == "https" else 8000),
@@ -216,6 +234,10 @@ class NewsStore:
     def article_metadatas(self) -> list[Metadata]:
         return [dict(m or {}) for m in self.articles.get(include=["metadatas"])["metadatas"] or []]
 
+    @property
+    def name(self) -> str:
+        return self.chunks.name
+
     def chunk_count(self) -> int:
         return self.chunks.count()
 
@@ -225,7 +247,7 @@ class NewsStore:
         return sum(
             collection.count()
             for collection in self.client.list_collections()
-            if collection.name.startswith("news_")
+            if collection.name.startswith(COLLECTION_PREFIX)
             and not collection.name.endswith("_articles")
             and collection.name not in names
         )

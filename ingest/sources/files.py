@@ -11,6 +11,7 @@ from typing import Any
 
 from ingest.cleaning import clean_line, clean_text
 from ingest.dates import read_date
+from ingest.errors import BadInput
 from ingest.types import Article, Failure, Notice
 
 Loaded = Article | Failure | Notice
@@ -31,13 +32,13 @@ def read_text_file(path: Path, max_bytes: int) -> str:
         _refuse_bigger(path, max_bytes)
         data = path.read_bytes()
     if not data.strip():
-        raise ValueError("empty file")
+        raise BadInput("empty file")
     if b"\x00" in data[:8192]:
-        raise ValueError("binary file, not text; give .txt, .md, .html, .pdf, .json or .jsonl")
+        raise BadInput("binary file, not text; give .txt, .md, .html, .pdf, .json or .jsonl")
     try:
         return data.decode("utf-8-sig")
     except UnicodeDecodeError as error:
-        raise ValueError(
+        raise BadInput(
             f"not UTF-8 text (bad byte at offset {error.start}); re-save the file as UTF-8"
         ) from None
 
@@ -50,17 +51,17 @@ def _gunzip(path: Path, max_bytes: int) -> bytes:
             while piece := stream.read(1 << 20):
                 size += len(piece)
                 if size > max_bytes:
-                    raise ValueError(_too_big(size, max_bytes, "unpacks to"))
+                    raise BadInput(_too_big(size, max_bytes, "unpacks to"))
                 pieces.append(piece)
     except (OSError, EOFError) as error:
-        raise ValueError(f"broken gzip file ({error})") from None
+        raise BadInput(f"broken gzip file ({error})") from None
     return b"".join(pieces)
 
 
 def _refuse_bigger(path: Path, max_bytes: int) -> None:
     size = path.stat().st_size
     if size > max_bytes:
-        raise ValueError(_too_big(size, max_bytes))
+        raise BadInput(_too_big(size, max_bytes))
 
 
 def _too_big(size: int, limit: int, verb: str = "is") -> str:

@@ -19,6 +19,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from ingest.errors import BadInput, BadSetting
+
 LOCK_NAME = "serve.lock"
 HANDOFF_API = "/ingest_local"
 
@@ -34,7 +36,7 @@ def claim(data_dir: Path, url: str) -> ServerLock:
     """Write the lock of this process; refused while another live server holds one."""
     held = live_lock(data_dir)
     if held is not None and held.pid != os.getpid():
-        raise ValueError(
+        raise BadSetting(
             f"{data_dir} is already served by process {held.pid} at {held.url}; "
             "stop it, or give this server another --data-dir"
         )
@@ -73,7 +75,7 @@ def hand_over(lock: ServerLock, items: list[str], auth: tuple[str, str] | None) 
         client = Client(lock.url, auth=auth, verbose=False, analytics_enabled=False)
         report: dict[str, Any] = client.predict(json.dumps(items), lock.token, api_name=HANDOFF_API)
     except Exception as error:
-        raise ValueError(
+        raise BadInput(
             f"the web chat serving this data dir (process {lock.pid}, {lock.url}) did not "
             f"take the news ({type(error).__name__}: {error}); retry, or stop it and ingest"
         ) from error

@@ -1,0 +1,231 @@
+"""What the web chat does when a user acts: ask, retry, add news, and the JSON API.
+
+`Handlers` holds the bot the page serves (and the extractive twin offered beside a
+language model); `layout.py` wires its methods to the page's components.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hmac
+import json
+import logging
+from collections.abc import Iterator, Sequence
+from pathlib import Path
+from typing import Any
+
+import gradio as gr
+
+from bot.answer.writer import QuotingWriter
+from bot.newsbot import NewsBot
+from bot.question.followup import message_text, plain_turns
+from bot.settings import EXTRACTIVE
+from ingest.errors import NewsbotError
+from ui import render
+from ui.background import at_low_priority
+from ui.server_lock import ServerLock
+
+log = logging.getLogger(__name__)
+
+ChatUpdate = tuple[Any, Any, Any]
+# An ingest's tqdm bar ("Indexing") shown as the page's progress bar.
+_TRACK_TQDM = gr.Progress(track_tqdm=True)
+
+
+class Handlers:
+    """The page's event handlers over one bot.
+
+    With `handoff` (the lock this server holds on its data dir), `ingest_local` ingests
+    local paths for a caller that shows the lock's secret: how `newsbot ingest` adds
+    news to a data dir while this server runs on it."""
+
+    def __init__(self, bot: NewsBot, handoff: ServerLock | None = None) -> None:
+        self.bot = bot
+        self.handoff = handoff
+        self.writers = _writers(bot)
+
+    def summary(self) -> str:
+        try:
+            return render.corpus_summary(self.bot.stats())
+        except Exception as error:
+            log.exception("could not read the corpus summary")
+            return f"Could not read the corpus: {render.md_text(str(error))}"
+
+    def chat(
+        self,
+        message: str,
+        history: list[Any],
+        since: str,
+        until: str,
+        publishers: list[str] | None,
+        as_of: str,
+        writer: str | None = None,
+    ) -> Iterator[ChatUpdate]:
+        question = (message or "").strip()
+        answering = self.writers.get(writer or "", self.bot)
+        if not question:
+            yield gr.skip(), gr.skip(), gr.skip()
+            return
+        past = plain_turns(history)
+        messages: list[dict[str, str]] = [*past, {"role": "user", "content": question}]
+        yield "", messages, render.message_html("Searching the news…")
+        text = ""
+        try:
+            stream = answering.stream(
+                question,
+                history=past,
+                since=since or None,
+                until=until or None,
+                publishers=publishers or None,
+                as_of=as_of or None,
+            )
+            for piece in stream:
+                text += piece
+                partial = render.linked_markers(render.md_text(text))
+                yield "", [*messages, _assistant(partial)], gr.skip()
+            reply = render.answer_markdown(stream.answer)
+            yield "", [*messages, _assistant(reply)], render.sources_html(stream.answer)
+            return
+        except NewsbotError as error:  # bad dates and other input the bot refuses
+            note = f"⚠️ {error}"
+        except Exception:
+            log.exception("answering %r failed", question)
+            note = "⚠️ Sorry, answering failed on the server; the log has the details."
+        yield "", [*messages, _assistant(render.md_text(note))], render.message_html(note)
+
+    def retry(
+        self,
+        history: list[Any],
+        since: str,
+        until: str,
+        publishers: list[str] | None,
+        as_of: str,
+        writer: str,
+        event: gr.RetryData,
+    ) -> Iterator[ChatUpdate]:
+        """Ask the retried turn's question again, forgetting that turn and what followed."""
+        index = event.index if isinstance(event.index, int) else event.index[0]
+        yield from self.chat(
+            message_text(event.value), history[:index], since, until, publishers, as_of, writer
+        )
+
+    def add_news(
+        self, files: list[str] | None, urls: str, progress: Any = _TRACK_TQDM
+    ) -> tuple[Any, ...]:
+        """Ingest uploaded files (gradio's temporary copies only) and http(s) URLs."""
+        links, rejected = render.split_urls(urls)
+        items = [*(files or []), *links]
+        if not items and not rejected:
+            return ("Choose files or paste URLs first.", *[gr.skip()] * 5)
+        try:
+            report = at_low_priority(
+                lambda: self.bot.ingest(items, progress=True, yield_to_answers=True)
+            )
+        except Exception:
+            log.exception("ingest from the page failed")
+            message = "⚠️ Adding news failed on the server; the log has the details."
+            return (message, *[gr.skip()] * 5)
+        finally:
+            _discard_uploads(files or [])
+        stored = metadatas(self.bot)
+        return (
+            render.ingest_report(report, rejected),
+            self.summary(),
+            gr.update(choices=publishers_of(stored)),
+            None,
+            "",
+            _examples(stored),
+        )
+
+    def ask_api(
+        self, question: str, since: str = "", until: str = "", as_of: str = ""
+    ) -> dict[str, Any]:
+        """Answer `question` from the stored news; returns the answer and its sources as data.
+
+        since/until: YYYY-MM-DD bounds on publication dates ("" for none); as_of: the date
+        that "this week" and the like refer to ("" for today).
+        """
+        if not (question or "").strip():
+            raise gr.Error("Ask a question: the question is empty.")
+        try:
+            answer = self.bot.ask(
+                question.strip(), since=since or None, until=until or None, as_of=as_of or None
+            )
+        except NewsbotError as error:
+            raise gr.Error(str(error)) from error
+        except Exception as error:
+            log.exception("answering %r failed", question)
+            raise gr.Error("Answering failed on the server; the log has the details.") from error
+        return answer.to_dict()
+
+    def ingest_local(self, items_json: str, token: str) -> dict[str, Any]:
+        """Ingest paths and URLs sent by `newsbot ingest` on this server's data dir."""
+        if self.handoff is None or not hmac.compare_digest(str(token), self.handoff.token):
+            raise gr.Error("Not allowed: only `newsbot ingest` on this data dir may do that.")
+        items = json.loads(items_json)
+        if not isinstance(items, list) or not all(isinstance(i, str) for i in items):
+            raise gr.Error("Expected a JSON list of paths and URLs.")
+        return at_low_priority(lambda: self.bot.ingest(items, yield_to_answers=True)).to_dict()
+
+
+def _assistant(text: str) -> dict[str, str]:
+    return {"role": "assistant", "content": text}
+
+
+def _discard_uploads(files: Sequence[str]) -> None:
+    """Delete gradio's copies of uploaded files once read: what they held is stored, and
+    a server that runs for weeks must not keep every upload in its temp dir."""
+    from gradio.utils import get_upload_folder
+
+    folder = Path(get_upload_folder()).resolve()
+    for name in files:
+        path = Path(name).resolve()
+        if path.is_relative_to(folder) and path.is_file():
+            path.unlink()
+            with contextlib.suppress(OSError):  # gradio's per-upload folder, when empty
+                path.parent.rmdir()
+
+
+def loaded(summary: str, metadatas: list[Any]) -> tuple[Any, ...]:
+    """The page's store-dependent parts: summary, example questions, publishers."""
+    return summary, _examples(metadatas), gr.update(choices=publishers_of(metadatas))
+
+
+def example_text(event: gr.SelectData) -> str:
+    value = event.value
+    return str(value.get("text", "")) if isinstance(value, dict) else str(value or "")
+
+
+def _writers(bot: NewsBot) -> dict[str, NewsBot]:
+    """The answer writers the page offers: the configured one, and the extractive
+    answerer beside a language model (sharing the store and the loaded models)."""
+    writers = {bot.settings.llm: bot}
+    if bot.settings.llm != EXTRACTIVE:
+        writers[EXTRACTIVE] = NewsBot(
+            bot.settings.replace(llm=EXTRACTIVE),
+            store=bot.store,
+            embedder=bot.embedder,
+            index_embedder=bot.index_embedder,
+            reranker=bot.reranker,
+            writer=QuotingWriter(),
+        )
+    return writers
+
+
+def publishers_of(metadatas: Sequence[Any]) -> list[str]:
+    return sorted({str(m.get("source")) for m in metadatas if m.get("source")})
+
+
+def _examples(metadatas: Sequence[Any]) -> Any:
+    """The chat's example questions, from the newest articles now stored."""
+    questions = render.example_questions(metadatas)
+    return gr.update(examples=[{"text": q} for q in questions] or None)
+
+
+def metadatas(bot: NewsBot) -> list[Any]:
+    """The stored articles' metadata; none (logged) when the store cannot be read."""
+    try:
+        return list(bot.store.article_metadatas())
+    except Exception:
+        log.exception("could not read the corpus")
+        return []

@@ -1,0 +1,174 @@
+"""The web chat's page: its components, and which handler each event calls."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import gradio as gr
+
+from bot.newsbot import NewsBot
+from ui import render
+from ui.handlers import Handlers, example_text, loaded, metadatas, publishers_of
+from ui.server_lock import ServerLock
+
+TITLE = "newsbot"
+INTRO = (
+    "# newsbot\n"
+    "Ask about the ingested market news. Every answer is built from the articles "
+    "themselves and cites them as [n]; the sources are listed under each answer and "
+    "on the right."
+)
+# The chat and the API share `answer_workers` slots; adding news has one slot of its
+# own, so a slow feed or a big upload never holds questions.
+_CONCURRENCY = "newsbot"
+_INGEST_CONCURRENCY = "newsbot-ingest"
+
+
+def build_app(bot: NewsBot, handoff: ServerLock | None = None) -> gr.Blocks:
+    """The gradio Blocks of the chat and the `/ask` API, over `bot`.
+
+    With `handoff` (the lock this server holds on its data dir), an undocumented
+    `/ingest_local` endpoint ingests local paths for a caller that shows the lock's
+    secret: how `newsbot ingest` adds news to a data dir while this server runs on it.
+
+    Behind a login the page is built without anything from the store (gradio embeds the
+    built page's config in the login page too); the page load fills it in, logged in."""
+    private = bot.settings.auth_pair() is not None
+    stored = [] if private else metadatas(bot)
+    questions = render.example_questions(stored)
+    publishers = publishers_of(stored)
+    act = Handlers(bot, handoff)
+    writers = act.writers
+
+    with gr.Blocks(title=TITLE, analytics_enabled=False) as demo:
+        gr.Markdown(INTRO)
+        corpus = gr.Markdown("" if private else act.summary(), elem_id="corpus-summary")
+        with gr.Row(equal_height=False):
+            with gr.Column(scale=3):
+                chatbot = gr.Chatbot(
+                    label="Chat",
+                    elem_id="chat",
+                    height=560,
+                    latex_delimiters=[],  # "$5 ... $6" in news is money, not LaTeX
+                    buttons=["copy", "copy_all"],
+                    feedback_options=None,
+                    examples=[{"text": q} for q in questions] or None,
+                    placeholder=(
+                        "**Ask about the news**, or pick one of the example questions."
+                        if questions
+                        else render.EMPTY_CORPUS_NOTE
+                    ),
+                )
+                box = gr.Textbox(
+                    placeholder="Ask about the news, e.g. who moved the market and why…",
+                    show_label=False,
+                    submit_btn="Ask",
+                    autofocus=True,
+                    elem_id="question",
+                )
+                with gr.Accordion("Filters", open=True):
+                    with gr.Row():
+                        since = gr.Textbox(
+                            label="Published since", placeholder="YYYY-MM-DD", elem_id="since"
+                        )
+                        until = gr.Textbox(
+                            label="Published until", placeholder="YYYY-MM-DD", elem_id="until"
+                        )
+                        as_of = gr.Textbox(
+                            label='"This week" means the week of', placeholder="YYYY-MM-DD"
+                        )
+                    only = gr.Dropdown(
+                        choices=publishers,
+                        value=[],
+                        multiselect=True,
+                        label="Only these publishers",
+                    )
+                    writer = gr.Radio(
+                        choices=list(writers),
+                        value=bot.settings.llm,
+                        label="Answers written by",
+                        info="The language model's answers are checked against the sources;"
+                        " 'extractive' quotes them.",
+                        visible=len(writers) > 1,
+                        elem_id="writer",
+                    )
+                with gr.Accordion("Add news", open=False):
+                    uploads = gr.File(
+                        label="Files: .txt .md .html .pdf .json .jsonl (or .gz of them)",
+                        file_count="multiple",
+                        type="filepath",
+                        elem_id="uploads",
+                    )
+                    urls = gr.Textbox(
+                        label="Article or feed URLs, one per line",
+                        lines=2,
+                        placeholder="https://example.com/markets/story.html",
+                    )
+                    add = gr.Button("Add to the news", variant="secondary", elem_id="add-news")
+                    report = gr.Markdown(
+                        "The report of what was added appears here.",
+                        elem_id="ingest-report",
+                        min_height=80,
+                    )
+            with gr.Column(scale=2):
+                gr.Markdown("### Sources")
+                panel = gr.HTML(
+                    render.sources_html(None), css_template=render.PANEL_CSS, elem_id="sources"
+                )
+
+        answer_slots: dict[str, Any] = {
+            "concurrency_id": _CONCURRENCY,
+            "concurrency_limit": bot.settings.answer_workers,
+        }
+        ingest_slot: dict[str, Any] = {
+            "concurrency_id": _INGEST_CONCURRENCY,
+            "concurrency_limit": 1,
+        }
+        inputs = [box, chatbot, since, until, only, as_of, writer]
+        outputs = [box, chatbot, panel]
+        box.submit(
+            act.chat,
+            inputs,
+            outputs,
+            api_name="chat",
+            show_progress="minimal",
+            **answer_slots,
+        )
+        chatbot.example_select(example_text, None, box, api_visibility="private", queue=False).then(
+            act.chat, inputs, outputs, api_visibility="private", **answer_slots
+        )
+        chatbot.clear(
+            lambda: render.sources_html(None), None, panel, api_visibility="private", queue=False
+        )
+        chatbot.retry(
+            act.retry,
+            [chatbot, since, until, only, as_of, writer],
+            outputs,
+            api_visibility="private",
+            **answer_slots,
+        )
+        add.click(
+            act.add_news,
+            [uploads, urls],
+            [report, corpus, only, uploads, urls, chatbot],
+            api_name="add_news",
+            show_progress_on=report,
+            **ingest_slot,
+        )
+        gr.api(act.ask_api, api_name="ask", **answer_slots)
+        if handoff is not None:
+            gr.api(
+                act.ingest_local,
+                api_name="ingest_local",
+                api_visibility="undocumented",
+                **ingest_slot,
+            )
+        # Fresh numbers on each page load: `newsbot ingest` may run while the chat serves.
+        demo.load(
+            lambda: loaded(act.summary(), metadatas(bot)),
+            None,
+            [corpus, chatbot, only],
+            api_visibility="private",
+            queue=False,
+        )
+    return demo
