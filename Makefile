@@ -9,7 +9,7 @@ export HF_HUB_OFFLINE := 1
 export ANONYMIZED_TELEMETRY := False
 export GRADIO_ANALYTICS_ENABLED := False
 
-.PHONY: install demo test test-llm test-package lint browser bench eval clean
+.PHONY: install demo test test-fast test-llm test-package lint browser bench eval clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -48,6 +48,10 @@ test: lint browser
 	$(BIN)/pytest -q
 	$(MAKE) test-llm
 	$(MAKE) test-package
+
+# The inner loop: no browser, no server processes, no language model (about a minute).
+test-fast: $(STAMP)
+	$(BIN)/pytest -q -m 'not slow and not llm and not package'
 
 test-llm: $(LLM_STAMP)
 	$(BIN)/pytest -q -m llm

@@ -36,7 +36,7 @@ from scipy.optimize import minimize
 from tqdm import tqdm
 
 from bench.corpus import DEV
-from bot import NewsBot
+from bot import NewsBot, Settings
 from bot.answer.extractive import candidate_sentences, group_by_article, shortlisted
 from bot.answer.sentence_features import ENCODED, FEATURES, WEIGHTS, sentence_features
 from bot.eval.data import load_questions, sample_questions
@@ -140,7 +140,7 @@ def main(argv: list[str] | None = None) -> int:
     )
     pool = [q for q in questions if q["id"] not in held_out]
     chosen = sample_questions(pool, args.limit, args.seed, markets_only=False)
-    bot = NewsBot(data_dir=args.data_dir)
+    bot = NewsBot(Settings(data_dir=args.data_dir))
     if args.cache and args.cache.exists():
         candidates = pickle.loads(args.cache.read_bytes())
     else:

@@ -210,7 +210,7 @@ def _ask(bot: NewsBot, question: dict[str, Any], mode: str) -> Any:
 
 
 def bench(args: argparse.Namespace, data_dir: Path) -> dict[str, Any]:
-    bot = NewsBot(Settings().model_copy(update={"data_dir": data_dir}))
+    bot = NewsBot(Settings(data_dir=data_dir))
     results: dict[str, Any] = {
         "corpus": str(args.corpus),
         "machine": f"{os.cpu_count()} CPUs, {platform.processor() or platform.machine()}",

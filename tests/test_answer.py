@@ -4,12 +4,17 @@ from __future__ import annotations
 
 import json
 import re
+from collections.abc import Sequence
+from dataclasses import replace
 from datetime import date
 from pathlib import Path
+from typing import Any
 
 import pytest
 
 from bot import Answer, NewsBot, Settings, Turn, tuning
+from bot.answer.extractive import Drafted
+from bot.answer.writer import Written
 from bot.retrieval import retriever
 from tests.conftest import SAMPLE_NEWS, SEED_QUESTION, sharing_models
 
@@ -261,3 +266,36 @@ def test_asking_for_the_latest_prefers_the_newest_story(fresh_bot: NewsBot, tmp_
 def test_an_empty_llm_setting_means_the_extractive_answerer(bot: NewsBot) -> None:
     quoting = sharing_models(bot, bot.settings.replace(llm=""))
     assert quoting.ask(SEED_QUESTION).text == bot.ask(SEED_QUESTION).text
+
+
+class Headline:
+    """A writer of our own: the draft's first sentence, in capitals."""
+
+    name = "headline"
+
+    def write(self, question: str, drafted: Drafted) -> Written:
+        text = drafted.text.split("[")[0].strip().upper()
+        yield text
+        return replace(drafted, text=text, pieces=[text])
+
+    def standalone(self, question: str, history: Sequence[Any]) -> str | None:
+        return None
+
+
+def test_a_bot_is_built_from_parts_handed_in(bot: NewsBot, tmp_path: Path) -> None:
+    """Another data dir in the settings, but the store handed in is the one answered from,
+    and the writer handed in writes the answer."""
+    settings = Settings(data_dir=tmp_path / "unused")
+    parts = {"embedder": bot.embedder, "index_embedder": bot.index_embedder}
+    twin = NewsBot(settings, store=bot.store, reranker=bot.reranker, writer=Headline(), **parts)
+    answer = twin.ask(SEED_QUESTION)
+    assert "MORGAN STANLEY" in answer.text and answer.text == answer.text.upper()
+    assert answer.cited_sources
+    assert twin.stats()["articles"] == bot.stats()["articles"]
+    assert not (tmp_path / "unused").exists()  # nothing was opened there
+
+
+def test_settings_given_as_keywords_still_work_with_a_warning(tmp_path: Path) -> None:
+    with pytest.warns(DeprecationWarning, match="Settings"):
+        old_style = NewsBot(data_dir=tmp_path, k=7)
+    assert old_style.settings.k == 7 and old_style.settings.data_dir == tmp_path

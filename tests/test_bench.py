@@ -38,12 +38,16 @@ def test_a_tiny_bench_run_prints_every_figure(
     assert "Added 20" in served["upload_report"]
     results = results_of(out)
     assert results["articles_read"] == 40 and results["chunks"] > 40
-    assert results["ingest_to_encoder_ratio"] > 0
+    # Ingest encodes the same chunks and also reads, chunks and writes them: slower.
+    assert 0 < results["ingest_to_encoder_ratio"] < 1
     [scaled] = results["scale"]
     assert scaled["chunks"] == 1500
     # HNSW on real vectors finds nearly all of the exact nearest chunks.
     assert scaled["vector_recall@30"] >= 0.9
-    assert scaled["disk_mb"] > 0 and scaled["serving_peak_rss_mb"] > 0
+    # 1,500 vectors of 256 float32 alone take 1.5 MB; a process with the models loaded
+    # holds well over 100 MB and, on this small store, under 4 GB.
+    assert scaled["disk_mb"] >= 1.5
+    assert 100 < scaled["serving_peak_rss_mb"] < 4096
 
 
 @pytest.mark.slow

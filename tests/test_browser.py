@@ -27,6 +27,7 @@ ARTIFACTS = REPO / "test-artifacts" / "browser"
 TIMEOUT_MS = 60_000
 
 pytestmark = [
+    pytest.mark.slow,  # a running web app
     pytest.mark.filterwarnings("ignore:.*no_silent_downcasting"),
     pytest.mark.filterwarnings("ignore:The copy keyword is deprecated"),
 ]
@@ -63,12 +64,14 @@ def browser() -> Iterator[Any]:
         chromium.close()
 
 
-@pytest.fixture(scope="module")
-def page(browser: Any, app_url: str) -> Any:
+@pytest.fixture
+def page(browser: Any, app_url: str) -> Iterator[Any]:
+    """A fresh tab on the app for each test: an empty chat, no filters set."""
     tab = browser.new_page(viewport={"width": 1400, "height": 1000})
     tab.set_default_timeout(TIMEOUT_MS)
     tab.goto(app_url)
-    return tab
+    yield tab
+    tab.close()
 
 
 ANSWERED = """(question) => {
@@ -106,7 +109,8 @@ def test_seed_question_cites_and_a_marker_leads_to_its_card(page: Any) -> None:
     assert "articles" in page.locator("#corpus-summary").inner_text()
     shot(page, "1-start")
     answer = ask(page, SEED_QUESTION)
-    assert "Morgan Stanley" in answer or "Goldman" in answer, answer
+    for fact in ("Morgan Stanley", "24,000", "Citi"):  # the seed article's own words
+        assert fact in answer, (fact, answer)
     marker = page.locator("#chat .message.bot a[href*='#nb-source-']").first
     card_id = str(marker.get_attribute("href")).split("#")[-1]
     card = page.locator(f"#{card_id}")
@@ -150,6 +154,9 @@ def test_an_uploaded_file_answers_at_once(page: Any, tmp_path: Path) -> None:
     card = page.locator("#sources .nb-card").first.inner_text()
     assert "2025-03-10" in card and "/tmp" not in card  # no server path shown
     shot(page, "4-answer-from-upload")
+    # Once the chat is cleared, its examples come from the newest articles, this one too.
+    page.locator("#chat button[aria-label='Clear']").first.click()
+    page.locator("#chat").get_by_text("Zephyrine Mining finds copper").wait_for()
 
 
 def test_a_bad_upload_and_a_local_path_are_refused_with_reasons(page: Any, tmp_path: Path) -> None:
@@ -170,20 +177,23 @@ def test_a_bad_upload_and_a_local_path_are_refused_with_reasons(page: Any, tmp_p
 
 
 def test_a_date_filter_changes_the_answer(page: Any) -> None:
-    first = page.locator("#chat .message.bot").first.inner_text()
+    first = ask(page, SEED_QUESTION)
     page.locator("#since textarea").fill("2025-03-01")
     answer = ask(page, SEED_QUESTION)
     assert answer != first
     assert "23,477.9" not in answer  # the 21 Feb 2025 close is outside the filter
     shot(page, "6-date-filter")
-    page.locator("#since textarea").fill("")
 
 
 def test_retry_asks_again_and_clear_empties_the_chat(page: Any) -> None:
-    """Retry asks the last question again under the filters now set: the date filter was
-    just cleared, so the seed question gets its first, unfiltered answer back."""
+    """Retry asks the last question again under the filters now set: with the date
+    filter cleared, the seed question gets its first, unfiltered answer back."""
+    first = ask(page, SEED_QUESTION)
+    page.locator("#since textarea").fill("2025-03-01")
+    ask(page, SEED_QUESTION)
+    page.locator("#since textarea").fill("")
     answers = page.locator("#chat .message.bot")
-    count, first = answers.count(), answers.first.inner_text()
+    count = answers.count()
     assert answers.last.inner_text() != first
     page.locator("#chat button[aria-label='Retry']").last.click()
     page.wait_for_function(
@@ -198,8 +208,6 @@ def test_retry_asks_again_and_clear_empties_the_chat(page: Any) -> None:
     page.locator("#chat button[aria-label='Clear']").first.click()
     page.wait_for_function("() => document.querySelectorAll('#chat .message').length === 0")
     page.get_by_text("Sources of the latest answer appear here.").wait_for()
-    # The examples come from the newest articles, the uploaded one included.
-    page.locator("#chat").get_by_text("Zephyrine Mining finds copper").wait_for()
     shot(page, "7-cleared")
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import subprocess
+from pathlib import Path
 
 import pytest
 
@@ -87,3 +88,30 @@ def test_chat_follow_ups_use_the_earlier_turn_until_cleared(bot: NewsBot) -> Non
     assert f"(searched for: {SEED_QUESTION} And why did they do it?)" in before
     assert "(searched for" not in after  # no earlier turn to lean on any more
     assert "I could not find an answer" in after
+
+
+def test_a_damaged_store_is_not_passed_off_as_a_user_error(tmp_path: Path) -> None:
+    """Only what the user can fix is one line with exit 2; anything else shows its
+    traceback, so that a bug report has it."""
+    store = tmp_path / "chroma"
+    store.mkdir()
+    (store / "chroma.sqlite3").write_bytes(b"this is not a database" * 100)
+    done = subprocess.run(
+        [NEWSBOT, "--data-dir", str(tmp_path), "stats"],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert done.returncode not in (0, 2), done.stderr
+    assert "Traceback" in done.stderr
+
+
+def test_the_publisher_filter_and_its_older_name(
+    bot: NewsBot, capsys: pytest.CaptureFixture[str]
+) -> None:
+    question = "What happened to interest rates?"
+    for flag in ("--publisher", "--source"):
+        argv = ["--data-dir", str(bot.settings.data_dir), "ask", "--json", flag, "Ledger Wire"]
+        assert main([*argv, question]) == 0
+        data = json.loads(capsys.readouterr().out)
+        assert data["sources"] and {s["publisher"] for s in data["sources"]} == {"Ledger Wire"}

@@ -11,8 +11,12 @@ import json
 import subprocess
 from pathlib import Path
 
+import pytest
+
 from tests.conftest import NEWSBOT, SAMPLE_NEWS, free_port, serving
 from ui.server_lock import LOCK_NAME
+
+pytestmark = pytest.mark.slow  # real `newsbot serve` processes
 
 STORY = {
     "title": "Zephyrine Mining finds copper in Atacama",

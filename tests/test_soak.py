@@ -14,7 +14,11 @@ import time
 from pathlib import Path
 from typing import Any
 
+import pytest
+
 from tests.conftest import NEWSBOT, SAMPLE_NEWS, serving
+
+pytestmark = pytest.mark.slow  # a real `newsbot serve` under load
 
 CLIENTS = 20
 QUESTIONS = (

@@ -37,6 +37,7 @@ MARKER = re.compile(r"\[(\d+)\]")
 
 # gradio's queue trips pandas deprecation warnings that are none of newsbot's business.
 pytestmark = [
+    pytest.mark.slow,  # a running web app
     pytest.mark.filterwarnings("ignore:.*no_silent_downcasting"),
     pytest.mark.filterwarnings("ignore:The copy keyword is deprecated"),
 ]
