@@ -96,7 +96,7 @@ def start(
 def serve(bot: NewsBot, host: str = "127.0.0.1", port: int = 7860) -> None:
     """Start the web chat and block until interrupted (Ctrl-C).
 
-    It claims the data dir (`bot.server_lock`) for as long as it runs, so that
+    It claims the data dir (`ui.server_lock`) for as long as it runs, so that
     `newsbot ingest` there hands its news to this process instead of writing beside it.
     """
     data_dir = Path(bot.settings.data_dir)

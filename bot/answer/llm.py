@@ -7,8 +7,8 @@ llama-cpp-python). All are LangChain chat models, so the answer layer streams to
 one interface. The extras: `pip install 'newsbot[llm]'`.
 
 The model writes from the same retrieved sources the extractive answer uses; its answer
-is checked (`bot.answer.grounding`) and falls back to the extractive answer, saying so, when the
-back-end fails or nothing it wrote survives the check.
+is checked (`grounding.py`) and falls back to the extractive answer, saying so, when
+the back-end fails or nothing it wrote survives the check.
 """
 
 from __future__ import annotations
