@@ -69,9 +69,19 @@ def page(browser: Any, app_url: str) -> Iterator[Any]:
     """A fresh tab on the app for each test: an empty chat, no filters set."""
     tab = browser.new_page(viewport={"width": 1400, "height": 1000})
     tab.set_default_timeout(TIMEOUT_MS)
-    tab.goto(app_url)
+    tab.goto(app_url, wait_until="networkidle")  # the page load's refresh is done
+    settled_summary(tab)
     yield tab
     tab.close()
+
+
+SETTLED = "() => /^[\\d,]+ articles/.test(document.querySelector('#corpus-summary')?.innerText)"
+
+
+def settled_summary(page: Any) -> str:
+    """The corpus summary once an update has filled it in (no progress timer left)."""
+    page.wait_for_function(SETTLED)
+    return str(page.locator("#corpus-summary").inner_text())
 
 
 ANSWERED = """(question) => {
@@ -160,9 +170,10 @@ def test_an_uploaded_file_answers_at_once(page: Any, tmp_path: Path) -> None:
 
 
 def test_a_bad_upload_and_a_local_path_are_refused_with_reasons(page: Any, tmp_path: Path) -> None:
-    summary = page.locator("#corpus-summary").inner_text()
+    summary = settled_summary(page)
     binary = tmp_path / "scan.pdf"
     binary.write_bytes(b"%PDF-1.4 not really a pdf \x00\x01\x02")
+    page.get_by_text("Add news").click()
     page.locator("#uploads input[type=file]").set_input_files(str(binary))
     page.wait_for_timeout(500)
     page.get_by_label("Article or feed URLs, one per line").fill("/etc/passwd")
@@ -172,7 +183,7 @@ def test_a_bad_upload_and_a_local_path_are_refused_with_reasons(page: Any, tmp_p
     text = report.inner_text()
     assert "scan.pdf" in text and "/etc/passwd: not an http(s) URL" in text, text
     assert "Traceback" not in text
-    assert page.locator("#corpus-summary").inner_text() == summary  # nothing stored
+    assert settled_summary(page) == summary  # nothing stored
     shot(page, "5-bad-upload-report")
 
 

@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+from datetime import date
+
 from bot.answer.grounding import best_quote, build_messages, check_answer
 from bot.types import Source
 
 
 def source(n: int, text: str, title: str = "Banks lift Hang Seng targets") -> Source:
     return Source(
-        n, f"a{n}", title, "Wire", f"https://example.com/{n}", "2025-02-21", text, "", 0.5
+        n, f"a{n}", title, "Wire", f"https://example.com/{n}", date(2025, 2, 21), text, "", 0.5
     )
 
 

@@ -13,6 +13,7 @@ os.environ["HF_HUB_DISABLE_TELEMETRY"] = "1"
 import re
 import time
 from collections.abc import Iterator
+from datetime import date
 from pathlib import Path
 from typing import Any
 
@@ -186,9 +187,9 @@ def _source(n: int, quote: str = "", **fields: Any) -> Source:
     values: dict[str, Any] = {
         "article_id": f"a{n}",
         "title": f"Title {n}",
-        "source": "Wire",
+        "publisher": "Wire",
         "url": f"https://example.com/{n}",
-        "published": "2025-02-21",
+        "published": date(2025, 2, 21),
         "text": "First sentence. Second <b>bold</b> sentence. Third one.",
         "score": 0.5,
     }
