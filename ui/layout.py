@@ -9,7 +9,7 @@ import gradio as gr
 from bot.newsbot import NewsBot
 from ui import render
 from ui.handlers import Handlers, example_text, loaded, metadatas, publishers_of
-from ui.server_lock import ServerLock
+from ui.server_lock import HANDOFF_API, ServerLock
 
 TITLE = "newsbot"
 INTRO = (
@@ -159,7 +159,7 @@ def build_app(bot: NewsBot, handoff: ServerLock | None = None) -> gr.Blocks:
         if handoff is not None:
             gr.api(
                 act.ingest_local,
-                api_name="ingest_local",
+                api_name=HANDOFF_API.lstrip("/"),
                 api_visibility="undocumented",
                 **ingest_slot,
             )

@@ -44,7 +44,7 @@ def load_writer(settings: Settings) -> Writer:
         return QuotingWriter()
     try:
         model = _openai(settings, value) if kind == "openai" else _gguf(settings, Path(value))
-    except ModelUnavailable as error:
+    except ValueError as error:  # ModelUnavailable, or the back-end refusing its options
         return QuotingWriter(why_not_a_model=str(error))
     return ChatModelWriter(model, settings.llm)
 
