@@ -14,7 +14,7 @@ the back-end fails or nothing it wrote survives the check.
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
 from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -58,12 +58,7 @@ class ChatModelWriter:
         self.name = name
 
     def write(self, question: str, drafted: Drafted) -> Written:
-        for piece in model_answer(self.model, question, drafted):
-            if isinstance(piece, str):
-                yield piece
-            else:
-                drafted = piece
-        return drafted
+        return (yield from model_answer(self.model, question, drafted))
 
     def standalone(self, question: str, history: Sequence[Any]) -> str | None:
         return rewrite_question(self.model, question, history)
@@ -125,13 +120,12 @@ def _chat_format(path: Path) -> dict[str, Any]:
     return {"chat_format": "gemma"} if "gemma" in path.name.lower() else {}
 
 
-def model_answer(model: BaseChatModel, question: str, drafted: Drafted) -> Iterator[str | Drafted]:
-    """Stream the model's answer over the extractive draft's sources, then yield the
+def model_answer(model: BaseChatModel, question: str, drafted: Drafted) -> Written:
+    """Stream the model's answer over the extractive draft's sources, then return the
     checked result: its supported sentences, or the extractive draft with the reason."""
     sources = drafted.sources
     if not sources:
-        yield drafted  # nothing retrieved: the bot's own message stands
-        return
+        return drafted  # nothing retrieved: the bot's own message stands
     written = ""
     try:
         for chunk in model.stream(build_messages(question, sources)):
@@ -140,16 +134,13 @@ def model_answer(model: BaseChatModel, question: str, drafted: Drafted) -> Itera
             yield piece
     except Exception as error:
         log.warning("the language model failed: %s", error)
-        yield fallback(drafted, f"the language model could not answer ({_brief(error)})")
-        return
+        return fallback(drafted, f"the language model could not answer ({_brief(error)})")
     checked = check_answer(written, sources)
     if checked.not_in_sources:
         plain = [replace(s, quote="") for s in sources]
-        yield replace(drafted, text=NO_ANSWER, pieces=[NO_ANSWER], sources=plain, abstained=True)
-        return
+        return replace(drafted, text=NO_ANSWER, pieces=[NO_ANSWER], sources=plain, abstained=True)
     if checked.empty:
-        yield fallback(drafted, "nothing the language model wrote passed the source check")
-        return
+        return fallback(drafted, "nothing the language model wrote passed the source check")
     text = checked.text
     if checked.dropped:
         text += "\n\n(Checked against the sources; left out: " + "; ".join(checked.dropped) + ")"
@@ -157,7 +148,7 @@ def model_answer(model: BaseChatModel, question: str, drafted: Drafted) -> Itera
         replace(s, quote=best_quote(s, checked.cited[s.n]) if s.n in checked.cited else "")
         for s in sources
     ]
-    yield replace(drafted, text=text, pieces=[text], sources=quoted, abstained=False)
+    return replace(drafted, text=text, pieces=[text], sources=quoted, abstained=False)
 
 
 _REWRITE = """\
