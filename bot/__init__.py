@@ -9,7 +9,14 @@ from importlib.metadata import PackageNotFoundError, version
 from bot.newsbot import NewsBot
 from bot.settings import Settings
 from bot.types import Answer, AnswerStream, Source, Turn
-from ingest.errors import BadDate, BadInput, BadSetting, ModelUnavailable, NewsbotError
+from ingest.errors import (
+    BadDate,
+    BadInput,
+    BadSetting,
+    ModelUnavailable,
+    NewsbotError,
+    StoreUnavailable,
+)
 
 try:
     __version__ = version("newsbot")  # one place for it: pyproject.toml
@@ -27,6 +34,7 @@ __all__ = [
     "NewsbotError",
     "Settings",
     "Source",
+    "StoreUnavailable",
     "Turn",
     "__version__",
 ]

@@ -277,6 +277,7 @@ class NewsBot:
 
     def passages(self, query: str, filters: Filters, as_of: date | None) -> list[Passage]:
         """The retrieved passages of the best articles, ranked (the answerer's input)."""
+        self.store.catch_up()  # what other processes wrote to a shared Chroma server
         return self.retriever.search(
             without_time_phrases(query),
             self.index_embedder.encode([query])[0],

@@ -30,3 +30,7 @@ class BadInput(NewsbotError):
 
 class ModelUnavailable(NewsbotError):
     """A model's files or its optional packages are missing or altered."""
+
+
+class StoreUnavailable(NewsbotError):
+    """The Chroma server cannot be reached; the message names it and how to fix that."""

@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+import logging
+import subprocess
+import time
 from pathlib import Path
 
 import pytest
 
 from bot import NewsBot, Settings
-from tests.conftest import SAMPLE_NEWS, SEED_QUESTION
+from ingest.index.fts import DayRange
+from tests.conftest import NEWSBOT, SAMPLE_NEWS, SEED_QUESTION, sharing_models
 
 QUESTIONS = [
     SEED_QUESTION,
@@ -30,3 +34,102 @@ def test_server_store_gives_the_same_answers(
         assert served.text == local.text
         assert [s.article_id for s in served.sources] == [s.article_id for s in local.sources]
     assert remote.stats()["articles"] == bot.stats()["articles"] == 31
+
+
+def _worker(bot: NewsBot, chroma_server: str, data_dir: Path, chunk_size: int) -> NewsBot:
+    """A process's view of the shared server: a data dir (its BM25 cache) of its own.
+    `chunk_size` picks a collection no other test on the session's server uses."""
+    settings = Settings(data_dir=data_dir, chroma_url=chroma_server, chunk_size=chunk_size)
+    return sharing_models(bot, settings, reranker=bot.reranker)
+
+
+def _found_within(newsbot: NewsBot, question: str, wanted: str, seconds: float) -> float:
+    """Seconds until `newsbot` answers `question` with `wanted` and its BM25 search for
+    the question's rare words finds that article (fails after `seconds`)."""
+    started = time.monotonic()
+    while True:
+        answer = newsbot.ask(question)
+        bm25 = newsbot.store.lexical_query(["quillon", "vantabrite"], 5, DayRange())
+        found = {chunk_id.rsplit(":", 1)[0] for chunk_id, _ in bm25}
+        cited = {s.article_id for s in answer.cited_sources}
+        if wanted in answer.text and cited & found:
+            return time.monotonic() - started
+        assert time.monotonic() - started < seconds, f"{wanted!r} not found in {seconds} s"
+        time.sleep(0.5)
+
+
+@pytest.mark.slow
+def test_a_second_worker_finds_what_the_first_ingested_without_a_rebuild(
+    bot: NewsBot, chroma_server: str, tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    first = _worker(bot, chroma_server, tmp_path / "first", 880)
+    assert first.ingest([SAMPLE_NEWS]).ok
+    second = _worker(bot, chroma_server, tmp_path / "second", 880)
+    assert second.store.lexical.count() == first.store.chunk_count()  # built once, at start
+    caplog.set_level(logging.INFO, logger="ingest.index.store")
+    caplog.clear()
+
+    # A rare name that only BM25 matches well, in an article ingested by the first.
+    story = tmp_path / "quillon.md"
+    story.write_text(QUILLON.format(figure="$412 million"), encoding="utf-8")
+    assert first.ingest([story]).ok
+    _found_within(second, "How much did Quillon Vantabrite raise?", "$412 million", 10)
+    # The edit keeps the number of chunks: a count check alone would miss it.
+    story.write_text(QUILLON.format(figure="$398 million"), encoding="utf-8")
+    assert first.ingest([story]).replaced
+    _found_within(second, "How much did Quillon Vantabrite raise?", "$398 million", 10)
+
+    second.store.catch_up(now=True)
+    assert "$412 million" not in second.ask("How much did Quillon Vantabrite raise?").text
+    assert second.store.lexical.article_ids() == set(second.store.articles.get()["ids"])
+    assert second.store.lexical.count() == second.store.chunk_count()
+    assert not [r for r in caplog.records if "building the lexical index" in r.message]
+
+
+QUILLON = (
+    "# Quillon Vantabrite closes its funding round\n\n"
+    "Quillon Vantabrite, a maker of industrial coatings, said on Monday it raised {figure} "
+    "from pension funds to build two plants in Ohio.\n"
+)
+
+
+@pytest.mark.slow
+def test_two_ingests_of_overlapping_news_into_one_server_store_each_article_once(
+    chroma_server: str, tmp_path: Path
+) -> None:
+    """Two `newsbot ingest` processes at once, each with its own data dir, into one
+    collection: content-hash ids make the writes idempotent."""
+    lines = SAMPLE_NEWS.read_text(encoding="utf-8").splitlines()
+    halves = [lines[:20], lines[10:]]  # 10 articles in both
+    files = []
+    for number, half in enumerate(halves):
+        files.append(tmp_path / f"half{number}.jsonl")
+        files[-1].write_text("\n".join(half) + "\n", encoding="utf-8")
+    flags = ["--chroma-url", chroma_server, "--chunk-size", "870"]
+    runs = [
+        subprocess.Popen(
+            [NEWSBOT, "--data-dir", str(tmp_path / f"d{number}"), *flags, "ingest", str(file)],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            text=True,
+        )
+        for number, file in enumerate(files)
+    ]
+    for run in runs:
+        output, _ = run.communicate(timeout=300)
+        assert run.returncode == 0, output
+
+    # The oracle: the same news ingested once, by one process, into an embedded store.
+    alone = tmp_path / "alone"
+    done = subprocess.run(
+        [NEWSBOT, "--data-dir", str(alone), "--chunk-size", "870", "ingest", str(SAMPLE_NEWS)],
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert done.returncode == 0, done.stderr
+    served = NewsBot(Settings(data_dir=tmp_path / "d0", chroma_url=chroma_server, chunk_size=870))
+    local = NewsBot(Settings(data_dir=alone, chunk_size=870))
+    assert set(served.store.articles.get()["ids"]) == set(local.store.articles.get()["ids"])
+    assert sorted(served.store.chunks.get()["ids"]) == sorted(local.store.chunks.get()["ids"])
+    assert served.store.chunk_count() == local.store.chunk_count()

@@ -3,9 +3,10 @@
 Dense vectors blur names, tickers and numbers; BM25 does not. SQLite ships with
 Python, writes 100k chunks in seconds and answers in milliseconds, so the index lives
 in the data dir, one file per collection, and is written in the same step as the
-vectors. It holds only what search needs; Chroma stays the store of record, and an
-index that disagrees with it (an older data dir, a shared Chroma server) is rebuilt
-from Chroma by the caller.
+vectors. It holds only what search needs; Chroma stays the store of record. The index
+also remembers when each article it holds was written to Chroma, and the latest such
+time it has caught up to (the watermark): how a process keeps it in step with articles
+that other processes write to a shared Chroma server (see `store.NewsStore.catch_up`).
 """
 
 from __future__ import annotations
@@ -29,6 +30,14 @@ CREATE INDEX IF NOT EXISTS chunk_article ON chunk(article_id);
 CREATE INDEX IF NOT EXISTS chunk_day ON chunk(published_day);
 CREATE VIRTUAL TABLE IF NOT EXISTS chunk_text USING fts5(
     title, body, tokenize = 'porter unicode61 remove_diacritics 2'
+);
+CREATE TABLE IF NOT EXISTS article (
+    article_id TEXT PRIMARY KEY,
+    written_at REAL NOT NULL
+);
+CREATE TABLE IF NOT EXISTS watermark (
+    id INTEGER PRIMARY KEY CHECK (id = 1),
+    written_at REAL NOT NULL
 );
 """
 # A title word says more about a chunk than a body word.
@@ -84,27 +93,80 @@ class LexicalIndex:
     def add(self, chunks: Iterable[IndexedChunk]) -> None:
         """Insert or replace chunks by id, in one transaction."""
         with self._writing():
-            for chunk in chunks:
-                self._delete_where("chunk_id = ?", (chunk.chunk_id,))
-                cursor = self._db.execute(
-                    "INSERT INTO chunk (chunk_id, article_id, published_day, source)"
-                    " VALUES (?, ?, ?, ?)",
-                    (chunk.chunk_id, chunk.article_id, chunk.published_day, chunk.source),
-                )
+            self._insert(chunks)
+
+    def _insert(self, chunks: Iterable[IndexedChunk]) -> None:
+        for chunk in chunks:
+            self._delete_where("chunk_id = ?", (chunk.chunk_id,))
+            cursor = self._db.execute(
+                "INSERT INTO chunk (chunk_id, article_id, published_day, source)"
+                " VALUES (?, ?, ?, ?)",
+                (chunk.chunk_id, chunk.article_id, chunk.published_day, chunk.source),
+            )
+            self._db.execute(
+                "INSERT INTO chunk_text (rowid, title, body) VALUES (?, ?, ?)",
+                (cursor.lastrowid, chunk.title, chunk.body),
+            )
+
+    def replace_articles(self, chunks: Iterable[IndexedChunk], written: dict[str, float]) -> None:
+        """The articles `written` (id: when Chroma got it), now exactly these chunks."""
+        with self._writing():
+            for article_id, written_at in written.items():
+                self._delete_where("article_id = ?", (article_id,))
                 self._db.execute(
-                    "INSERT INTO chunk_text (rowid, title, body) VALUES (?, ?, ?)",
-                    (cursor.lastrowid, chunk.title, chunk.body),
+                    "INSERT OR REPLACE INTO article (article_id, written_at) VALUES (?, ?)",
+                    (article_id, written_at),
                 )
+            self._insert(chunks)
+
+    def mark_articles(self, written: dict[str, float]) -> None:
+        """Note when Chroma got these articles, whose chunks are already indexed."""
+        with self._writing():
+            self._db.executemany(
+                "INSERT OR REPLACE INTO article (article_id, written_at) VALUES (?, ?)",
+                list(written.items()),
+            )
 
     def delete_articles(self, article_ids: Sequence[str]) -> None:
         with self._writing():
             for article_id in article_ids:
                 self._delete_where("article_id = ?", (article_id,))
+                self._db.execute("DELETE FROM article WHERE article_id = ?", (article_id,))
 
     def clear(self) -> None:
         with self._writing():
-            self._db.execute("DELETE FROM chunk")
-            self._db.execute("DELETE FROM chunk_text")
+            for table in ("chunk", "chunk_text", "article", "watermark"):
+                self._db.execute(f"DELETE FROM {table}")
+
+    def written_at(self, article_ids: Sequence[str]) -> dict[str, float]:
+        """When Chroma got each of these articles, as this index knows it."""
+        found: dict[str, float] = {}
+        reader = self._reader()
+        for start in range(0, len(article_ids), 500):
+            batch = list(article_ids[start : start + 500])
+            marks = ", ".join("?" * len(batch))
+            query = f"SELECT article_id, written_at FROM article WHERE article_id IN ({marks})"
+            found.update(reader.execute(query, batch).fetchall())
+        return found
+
+    def article_ids(self) -> set[str]:
+        return {row[0] for row in self._reader().execute("SELECT article_id FROM article")}
+
+    def article_count(self) -> int:
+        return int(self._reader().execute("SELECT count(*) FROM article").fetchone()[0])
+
+    def watermark(self) -> float | None:
+        """The latest write time caught up to; None for an index never filled from Chroma."""
+        row = self._reader().execute("SELECT written_at FROM watermark").fetchone()
+        return None if row is None else float(row[0])
+
+    def raise_watermark(self, written_at: float) -> None:
+        with self._writing():
+            self._db.execute(
+                "INSERT INTO watermark (id, written_at) VALUES (1, ?) ON CONFLICT(id)"
+                " DO UPDATE SET written_at = max(written_at, excluded.written_at)",
+                (written_at,),
+            )
 
     def count(self) -> int:
         return int(self._reader().execute("SELECT count(*) FROM chunk").fetchone()[0])

@@ -1,9 +1,14 @@
 """The store: Chroma collections of chunks and of articles, and the lexical index.
 
 Embedded persistent Chroma under the data dir by default, or a Chroma server
-(`chroma run`) when a URL is given; both behave the same to the rest of newsbot. The
-BM25 index (`ingest.index.fts`) is written in the same calls, so that every
-caller sees one store.
+(`chroma run`) when a URL is given; both behave the same to the rest of newsbot.
+
+Chroma is the one source of truth. The BM25 index (`fts.py`, a SQLite file in this
+process's data dir) is a cache of it: written in the same calls as the vectors when
+this process ingests, and kept in step with what other processes write to a shared
+server by `catch_up`, which indexes the articles written since its watermark (each
+article record carries the time it was written) and drops those deleted since. Missing
+or from an older newsbot, the cache is rebuilt from Chroma.
 """
 
 from __future__ import annotations
@@ -11,6 +16,7 @@ from __future__ import annotations
 import hashlib
 import logging
 import os
+import threading
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -25,7 +31,7 @@ import numpy as np
 from chromadb.api import ClientAPI
 from chromadb.api.models.Collection import Collection
 
-from ingest.errors import BadSetting
+from ingest.errors import BadSetting, StoreUnavailable
 from ingest.index.fts import DayRange, IndexedChunk, LexicalIndex
 
 log = logging.getLogger(__name__)
@@ -34,6 +40,11 @@ log = logging.getLogger(__name__)
 # with 128, one user asking through `newsbot serve` during a 1,000-article upload waited
 # at most 1.4 s for an answer, where whole-group writes froze questions for 5 s.
 _YIELDING_WRITE = 128
+# How often a process looks for other processes' writes (before a question, at most),
+# and how far before its watermark it looks again: the clocks of two hosts writing to
+# one server may disagree by this much, and an article seen twice is indexed once.
+CATCH_UP_EVERY_S = 2.0
+_CLOCK_SKEW_S = 120.0
 
 Metadata = dict[str, Any]
 Where = dict[str, Any]
@@ -58,6 +69,8 @@ class StoredArticle:
 
 
 COLLECTION_PREFIX = "news_"
+# The article record's field holding when it was written (seconds since the epoch).
+WRITTEN_AT = "written_at"
 
 
 def collection_name(model: str, recipe: str, chunk_size: int, chunk_overlap: int) -> str:
@@ -81,12 +94,18 @@ def connect(data_dir: Path, chroma_url: str = "") -> ClientAPI:
     url = urlparse(chroma_url if "://" in chroma_url else f"http://{chroma_url}")
     if not url.hostname:
         raise BadSetting(f"Chroma server URL {chroma_url!r} has no host; use http://HOST:PORT")
-    return chromadb.HttpClient(
-        host=url.hostname,
-        port=url.port or (443 if url.scheme == "https" else 8000),
-        ssl=url.scheme == "https",
-        settings=settings,
-    )
+    try:
+        return chromadb.HttpClient(
+            host=url.hostname,
+            port=url.port or (443 if url.scheme == "https" else 8000),
+            ssl=url.scheme == "https",
+            settings=settings,
+        )
+    except Exception as error:  # the client checks the server at once
+        raise StoreUnavailable(
+            f"cannot reach the Chroma server at {chroma_url} ({type(error).__name__}: "
+            f"{error}); start it (`chroma run`) or fix NEWSBOT_CHROMA_URL"
+        ) from error
 
 
 class NewsStore:
@@ -103,8 +122,12 @@ class NewsStore:
         )
         self.max_batch = client.get_max_batch_size()
         self.lexical = LexicalIndex(lexical_path)
-        if self.lexical.count() != self.chunks.count():
+        self._catching_up = threading.Lock()
+        self._caught_up_at = 0.0
+        if self.lexical.watermark() is None:
             self._rebuild_lexical()
+        else:
+            self.catch_up(now=True)
 
     def existing_articles(self, article_ids: Sequence[str]) -> set[str]:
         found: set[str] = set()
@@ -161,22 +184,28 @@ class NewsStore:
             )
             if yield_to_answers:
                 time.sleep(time.perf_counter() - started)
-        self.lexical.add(indexed)
-        # Written last: an article record means all its chunks are stored.
-        self.articles.upsert(
-            ids=[a.article_id for a in articles],
-            embeddings=np.stack([_centroid(a.embeddings) for a in articles]),
-            documents=[str(a.metadata.get("title", "")) for a in articles],
-            metadatas=[{**a.metadata, "chunks": len(a.chunk_texts)} for a in articles],
-        )
+        with self._catching_up:  # a catch-up never sees the cache ahead of Chroma
+            written_at = time.time()
+            self.lexical.replace_articles(indexed, {a.article_id: written_at for a in articles})
+            # Written last: an article record means all its chunks are stored.
+            self.articles.upsert(
+                ids=[a.article_id for a in articles],
+                embeddings=np.stack([_centroid(a.embeddings) for a in articles]),
+                documents=[str(a.metadata.get("title", "")) for a in articles],
+                metadatas=[
+                    {**a.metadata, "chunks": len(a.chunk_texts), WRITTEN_AT: written_at}
+                    for a in articles
+                ],
+            )
 
     def delete_articles(self, article_ids: Sequence[str]) -> None:
         if not article_ids:
             return
         where: Where = {"article_id": {"$in": list(article_ids)}}
-        self.articles.delete(ids=list(article_ids))
-        self.chunks.delete(where=where)
-        self.lexical.delete_articles(article_ids)
+        with self._catching_up:
+            self.articles.delete(ids=list(article_ids))
+            self.chunks.delete(where=where)
+            self.lexical.delete_articles(article_ids)
 
     def query(self, embedding: np.ndarray, n: int, among: Sequence[str] | None = None) -> list[Hit]:
         """The `n` nearest chunks, or the nearest among the chunk ids `among`."""
@@ -252,22 +281,93 @@ class NewsStore:
             and collection.name not in names
         )
 
+    def catch_up(self, now: bool = False) -> int:
+        """Bring the BM25 cache in step with Chroma: index the articles written since
+        the watermark (by any process), and drop those no longer there. At most every
+        `CATCH_UP_EVERY_S` unless `now`; one thread at a time, the others go on.
+        Returns the number of articles indexed."""
+        if not now and time.monotonic() - self._caught_up_at < CATCH_UP_EVERY_S:
+            return 0
+        if not self._catching_up.acquire(blocking=now):
+            return 0
+        try:
+            self._caught_up_at = time.monotonic()
+            mark = self.lexical.watermark() or 0.0
+            since: Where = {WRITTEN_AT: {"$gt": mark - _CLOCK_SKEW_S}}
+            recent = self.articles.get(where=since, include=["metadatas"])
+            written = _written(recent)
+            known = self.lexical.written_at(list(written))
+            fresh = {i: at for i, at in written.items() if known.get(i) != at}
+            self._index_articles(fresh)
+            if written:
+                self.lexical.raise_watermark(max(written.values()))
+            if self.lexical.article_count() != self.articles.count():
+                fresh.update(self._reconcile())
+            if fresh:
+                log.info("indexed %d articles written by other processes", len(fresh))
+            return len(fresh)
+        finally:
+            self._catching_up.release()
+
+    def _reconcile(self) -> dict[str, float]:
+        """Compare the article ids one by one (the counts differ: an article was deleted,
+        or written with a clock far behind); returns the articles indexed."""
+        stored: dict[str, float] = {}
+        total = self.articles.count()
+        for offset in range(0, total, self.max_batch):
+            page = self.articles.get(limit=self.max_batch, offset=offset, include=["metadatas"])
+            stored.update(_written(page))
+        held = self.lexical.article_ids()
+        self.lexical.delete_articles(sorted(held - stored.keys()))
+        missing = {i: at for i, at in stored.items() if i not in held}
+        self._index_articles(missing)
+        return missing
+
+    def _index_articles(self, written: dict[str, float]) -> None:
+        """Read these articles' chunks from Chroma into the BM25 cache."""
+        ids = sorted(written)
+        step = 64  # articles per read: a few hundred chunks
+        for start in range(0, len(ids), step):
+            batch = ids[start : start + step]
+            where: Where = {"article_id": {"$in": batch}}
+            result = self.chunks.get(where=where, include=["documents", "metadatas"])
+            self.lexical.replace_articles(
+                _indexed_page(result), {article_id: written[article_id] for article_id in batch}
+            )
+
     def _rebuild_lexical(self) -> None:
-        """Refill the BM25 index from Chroma, the store of record."""
+        """Refill the BM25 cache from Chroma, the store of record."""
         total = self.chunks.count()
-        log.warning("rebuilding the lexical index from %d stored chunks", total)
+        if total:
+            log.warning("building the lexical index from %d stored chunks", total)
         self.lexical.clear()
         page = self.max_batch
         for offset in range(0, total, page):
             result = self.chunks.get(limit=page, offset=offset, include=["documents", "metadatas"])
-            self.lexical.add(
-                _indexed(
-                    chunk_id, str((meta or {}).get("article_id", "")), dict(meta or {}), text or ""
-                )
-                for chunk_id, text, meta in zip(
-                    result["ids"], result["documents"] or [], result["metadatas"] or [], strict=True
-                )
-            )
+            self.lexical.add(_indexed_page(result))
+        written: dict[str, float] = {}
+        for offset in range(0, self.articles.count(), page):
+            result = self.articles.get(limit=page, offset=offset, include=["metadatas"])
+            written.update(_written(result))
+        self.lexical.mark_articles(written)
+        self.lexical.raise_watermark(max(written.values(), default=0.0))
+
+
+def _written(result: Any) -> dict[str, float]:
+    """Article id: when it was written to Chroma (0 for records of an older newsbot)."""
+    return {
+        article_id: float((meta or {}).get(WRITTEN_AT) or 0.0)
+        for article_id, meta in zip(result["ids"], result["metadatas"] or [], strict=True)
+    }
+
+
+def _indexed_page(result: Any) -> list[IndexedChunk]:
+    return [
+        _indexed(chunk_id, str((meta or {}).get("article_id", "")), dict(meta or {}), text or "")
+        for chunk_id, text, meta in zip(
+            result["ids"], result["documents"] or [], result["metadatas"] or [], strict=True
+        )
+    ]
 
 
 def _indexed(chunk_id: str, article_id: str, metadata: Metadata, text: str) -> IndexedChunk:
