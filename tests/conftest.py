@@ -8,7 +8,7 @@ import subprocess
 import sys
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
@@ -101,13 +101,15 @@ def trickling_site() -> Iterator[str]:
 
 
 @contextmanager
-def serving(data: Path, log_path: Path) -> Iterator[tuple[subprocess.Popen[bytes], str]]:
-    """A real `newsbot serve` process on `data`, and its URL; stopped by Ctrl-C (SIGINT),
-    so that it lets go of the data dir as a user's would."""
+def serving(
+    data: Path, log_path: Path, flags: Sequence[str] = ()
+) -> Iterator[tuple[subprocess.Popen[bytes], str]]:
+    """A real `newsbot serve` process on `data` (with global `flags`), and its URL;
+    stopped by Ctrl-C (SIGINT), so that it lets go of the data dir as a user's would."""
     port = free_port()
     with log_path.open("wb") as log:
         server = subprocess.Popen(
-            [NEWSBOT, "--data-dir", str(data), "serve", "--port", str(port)],
+            [NEWSBOT, "--data-dir", str(data), *flags, "serve", "--port", str(port)],
             stdout=log,
             stderr=subprocess.STDOUT,
         )
