@@ -18,6 +18,9 @@ Serving: `bench.serving` on the same store: `--clients` users asking at once thr
 real `newsbot serve`, and one user's questions idle and during an upload of `--upload`
 further DEV articles (not with `--store`, whose store already holds them all).
 
+Deployment: `bench.deployment`: the store's disk per part (per 100k chunks), and how
+soon a second worker on a shared `chroma run` answers from what the first ingested.
+
 Scaling: `bench.scale` at each size of `--scale` (default 10k chunks; `--full`: 10k,
 100k and 1M), see its docstring.
 """
@@ -37,7 +40,7 @@ from datetime import date, timedelta
 from pathlib import Path
 from typing import Any
 
-from bench import scale, serving
+from bench import deployment, scale, serving
 from bench.corpus import DEV, dev_articles, dev_questions
 from bot.eval.metrics import percentile
 from bot.newsbot import NewsBot
@@ -64,6 +67,12 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--repeats", type=int, default=3, help="Latency runs (default 3).")
     parser.add_argument(
         "--cold-runs", type=int, default=3, help="Cold `newsbot ask` starts (default 3)."
+    )
+    parser.add_argument(
+        "--catch-up-rounds",
+        type=int,
+        default=5,
+        help="Articles the second worker of a shared chroma run must catch up on (0: skip).",
     )
     parser.add_argument(
         "--scale",
@@ -234,6 +243,11 @@ def bench(args: argparse.Namespace, data_dir: Path) -> dict[str, Any]:
             5,
             articles,
         )
+    results["disk_mb_per_100k_chunks"] = deployment.disk_by_part(data_dir, bot.store.chunk_count())
+    if args.catch_up_rounds > 0:
+        print("catch-up: two workers on one chroma run", file=sys.stderr)
+        fresh = dev_articles(args.corpus, args.sample + args.upload + args.catch_up_rounds)
+        results.update(deployment.catch_up_delay(bot, fresh[-args.catch_up_rounds :]))
     results["scale"] = []
     for size in args.scale_sizes if args.store is None else []:
         print(f"scaling: {size} chunks", file=sys.stderr)
@@ -266,6 +280,18 @@ def format_table(results: dict[str, Any]) -> str:
         ),
     ]
     rows += _serving_rows(results.get("serving"))
+    rows += [
+        (f"disk: {part} (MB/100k chunks)", f"{size:.0f}", "")
+        for part, size in results["disk_mb_per_100k_chunks"].items()
+    ]
+    if "catch_up_seconds" in results:
+        rows.append(
+            (
+                "second worker catch-up (s)",
+                f"{results['catch_up_seconds']:.1f}",
+                f"median of {len(results['catch_up_seconds_runs'])}, shared chroma run",
+            )
+        )
     first = max(len(r[0]) for r in rows)
     second = max(len(r[1]) for r in rows)
     lines = [
@@ -285,6 +311,7 @@ def _serving_rows(served: dict[str, Any] | None) -> list[tuple[str, str, str]]:
         ("served answer p50 (ms)", f"{served['concurrent_p50_ms']:.0f}", users),
         ("served answer p95 (ms)", f"{served['concurrent_p95_ms']:.0f}", users),
         ("served errors", f"{served['errors']}", f"of {served['answers'] + served['errors']}"),
+        ("served peak RSS (MB)", f"{served['server_peak_rss_mb']:.0f}", "the `newsbot serve`"),
     ]
     if "idle_p50_ms" in served:
         rows += [

@@ -54,6 +54,7 @@ def measure(
         results = _concurrent(url, questions, clients, per_client)
         if articles:
             results.update(_during_upload(url, questions, articles))
+        results["server_peak_rss_mb"] = _peak_rss_mb(server.pid)
         return results
     finally:
         server.send_signal(signal.SIGINT)
@@ -139,6 +140,14 @@ def _client(url: str) -> Any:
     from gradio_client import Client
 
     return Client(url, verbose=False, analytics_enabled=False)
+
+
+def _peak_rss_mb(pid: int) -> float:
+    """A process's peak resident memory (VmHWM), in MB."""
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmHWM:"):
+            return round(int(line.split()[1]) / 1024, 1)
+    return 0.0
 
 
 def free_port() -> int:

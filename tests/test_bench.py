@@ -26,12 +26,15 @@ def test_a_tiny_bench_run_prints_every_figure(
     out = tmp_path / "bench.json"
     argv = ["--corpus", str(corpus), "--sample", "40", "--questions", "4", "--repeats", "1"]
     argv += ["--cold-runs", "1", "--scale", "1500", "--clients", "2", "--upload", "20"]
+    argv += ["--catch-up-rounds", "2"]
     argv += ["--out", str(out)]
     assert run.main(argv) == 0
     printed = capsys.readouterr().out
     for label in ("ingest articles/s", "answer p50, dated", "cold `newsbot ask`", "recall@30"):
         assert label in printed
     for label in ("served answers/s", "served errors", "one user, during upload p50"):
+        assert label in printed
+    for label in ("served peak RSS", "disk: BM25 cache", "second worker catch-up (s)"):
         assert label in printed
     served = results_of(out)["serving"]
     assert served["errors"] == 0 and served["answers"] == 2 * 5
@@ -40,6 +43,12 @@ def test_a_tiny_bench_run_prints_every_figure(
     assert results["articles_read"] == 40 and results["chunks"] > 40
     # Ingest encodes the same chunks and also reads, chunks and writes them: slower.
     assert 0 < results["ingest_to_encoder_ratio"] < 1
+    # A busy second worker looks every 2 s (`CATCH_UP_EVERY_S`): well within 10 s.
+    assert all(0 < delay < 10 for delay in results["catch_up_seconds_runs"])
+    assert 100 < served["server_peak_rss_mb"] < 4096
+    disk = results["disk_mb_per_100k_chunks"]
+    # Chroma keeps each chunk's text (~900 characters): 100k chunks hold ~90 MB of it.
+    assert disk["text and metadata"] > 50 and disk["BM25 cache"] > 20
     [scaled] = results["scale"]
     assert scaled["chunks"] == 1500
     # HNSW on real vectors finds nearly all of the exact nearest chunks.
