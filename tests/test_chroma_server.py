@@ -4,13 +4,16 @@ from __future__ import annotations
 
 import logging
 import subprocess
+import sys
 import time
 from pathlib import Path
 
 import pytest
 
-from bot import NewsBot, Settings
+from bench.serving import free_port, wait_for
+from bot import NewsBot, Settings, StoreUnavailable
 from ingest.index.fts import DayRange
+from ingest.index.store import CATCH_UP_EVERY_S
 from tests.conftest import NEWSBOT, SAMPLE_NEWS, SEED_QUESTION, sharing_models
 
 QUESTIONS = [
@@ -133,3 +136,27 @@ def test_two_ingests_of_overlapping_news_into_one_server_store_each_article_once
     assert set(served.store.articles.get()["ids"]) == set(local.store.articles.get()["ids"])
     assert sorted(served.store.chunks.get()["ids"]) == sorted(local.store.chunks.get()["ids"])
     assert served.store.chunk_count() == local.store.chunk_count()
+
+
+@pytest.mark.slow
+def test_a_worker_whose_chroma_server_has_gone_says_so(bot: NewsBot, tmp_path: Path) -> None:
+    port = free_port()
+    chroma = Path(sys.executable).with_name("chroma")
+    server = subprocess.Popen(
+        [str(chroma), "run", "--path", str(tmp_path / "db"), "--port", str(port)],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    url = f"http://127.0.0.1:{port}"
+    try:
+        wait_for(f"{url}/api/v2/heartbeat", server)
+        worker = _worker(bot, url, tmp_path / "worker", 900)
+        assert worker.ingest([SAMPLE_NEWS]).ok
+    finally:
+        server.terminate()
+        server.wait(timeout=30)
+    time.sleep(CATCH_UP_EVERY_S)
+    with pytest.raises(StoreUnavailable, match="chroma run"):
+        worker.ask(SEED_QUESTION)
+    with pytest.raises(StoreUnavailable, match="NEWSBOT_CHROMA_URL"):
+        NewsBot(Settings(data_dir=tmp_path / "late", chroma_url=url)).stats()

@@ -27,6 +27,7 @@ from urllib.parse import urlparse
 os.environ.setdefault("ANONYMIZED_TELEMETRY", "False")
 
 import chromadb
+import httpx
 import numpy as np
 from chromadb.api import ClientAPI
 from chromadb.api.models.Collection import Collection
@@ -291,23 +292,31 @@ class NewsStore:
         if not self._catching_up.acquire(blocking=now):
             return 0
         try:
-            self._caught_up_at = time.monotonic()
-            mark = self.lexical.watermark() or 0.0
-            since: Where = {WRITTEN_AT: {"$gt": mark - _CLOCK_SKEW_S}}
-            recent = self.articles.get(where=since, include=["metadatas"])
-            written = _written(recent)
-            known = self.lexical.written_at(list(written))
-            fresh = {i: at for i, at in written.items() if known.get(i) != at}
-            self._index_articles(fresh)
-            if written:
-                self.lexical.raise_watermark(max(written.values()))
-            if self.lexical.article_count() != self.articles.count():
-                fresh.update(self._reconcile())
-            if fresh:
-                log.info("indexed %d articles written by other processes", len(fresh))
-            return len(fresh)
+            return self._catch_up()
+        except httpx.TransportError as error:  # the first to notice a server gone away
+            raise StoreUnavailable(
+                f"the Chroma server stopped answering ({type(error).__name__}: {error}); "
+                "check that `chroma run` is up and NEWSBOT_CHROMA_URL points at it"
+            ) from error
         finally:
             self._catching_up.release()
+
+    def _catch_up(self) -> int:
+        self._caught_up_at = time.monotonic()
+        mark = self.lexical.watermark() or 0.0
+        since: Where = {WRITTEN_AT: {"$gt": mark - _CLOCK_SKEW_S}}
+        recent = self.articles.get(where=since, include=["metadatas"])
+        written = _written(recent)
+        known = self.lexical.written_at(list(written))
+        fresh = {i: at for i, at in written.items() if known.get(i) != at}
+        self._index_articles(fresh)
+        if written:
+            self.lexical.raise_watermark(max(written.values()))
+        if self.lexical.article_count() != self.articles.count():
+            fresh.update(self._reconcile())
+        if fresh:
+            log.info("indexed %d articles written by other processes", len(fresh))
+        return len(fresh)
 
     def _reconcile(self) -> dict[str, float]:
         """Compare the article ids one by one (the counts differ: an article was deleted,
