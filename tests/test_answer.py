@@ -271,8 +271,6 @@ def test_an_empty_llm_setting_means_the_extractive_answerer(bot: NewsBot) -> Non
 class Headline:
     """A writer of our own: the draft's first sentence, in capitals."""
 
-    name = "headline"
-
     def write(self, question: str, drafted: Drafted) -> Written:
         text = drafted.text.split("[")[0].strip().upper()
         yield text

@@ -46,16 +46,15 @@ def load_writer(settings: Settings) -> Writer:
         model = _openai(settings, value) if kind == "openai" else _gguf(settings, Path(value))
     except ValueError as error:  # ModelUnavailable, or the back-end refusing its options
         return QuotingWriter(why_not_a_model=str(error))
-    return ChatModelWriter(model, settings.llm)
+    return ChatModelWriter(model)
 
 
 class ChatModelWriter:
     """A LangChain chat model writes the answer from the draft's sources; what it writes
     is checked against them, sentence by sentence."""
 
-    def __init__(self, model: BaseChatModel, name: str) -> None:
+    def __init__(self, model: BaseChatModel) -> None:
         self.model = model
-        self.name = name
 
     def write(self, question: str, drafted: Drafted) -> Written:
         return (yield from model_answer(self.model, question, drafted))

@@ -13,15 +13,12 @@ from dataclasses import replace
 from typing import Any, Protocol
 
 from bot.answer.extractive import Drafted
-from bot.settings import EXTRACTIVE
 
 # What a writer yields (text as it is written) and returns (the checked draft).
 Written = Generator[str, None, Drafted]
 
 
 class Writer(Protocol):
-    name: str  # the `llm` setting it stands for: "extractive", "openai:MODEL", ...
-
     def write(self, question: str, drafted: Drafted) -> Written:
         """Stream the answer's text, then return the final draft (text and quotes)."""
         ...
@@ -36,8 +33,6 @@ class QuotingWriter:
 
     `why_not_a_model`: set when a language model was asked for but cannot be used; each
     answer then says so, so that a misconfiguration is never silent."""
-
-    name = EXTRACTIVE
 
     def __init__(self, why_not_a_model: str = "") -> None:
         self.why_not_a_model = why_not_a_model

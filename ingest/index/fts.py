@@ -111,21 +111,21 @@ class LexicalIndex:
     def replace_articles(self, chunks: Iterable[IndexedChunk], written: dict[str, float]) -> None:
         """The articles `written` (id: when Chroma got it), now exactly these chunks."""
         with self._writing():
-            for article_id, written_at in written.items():
+            for article_id in written:
                 self._delete_where("article_id = ?", (article_id,))
-                self._db.execute(
-                    "INSERT OR REPLACE INTO article (article_id, written_at) VALUES (?, ?)",
-                    (article_id, written_at),
-                )
+            self._note_written(written)
             self._insert(chunks)
 
     def mark_articles(self, written: dict[str, float]) -> None:
         """Note when Chroma got these articles, whose chunks are already indexed."""
         with self._writing():
-            self._db.executemany(
-                "INSERT OR REPLACE INTO article (article_id, written_at) VALUES (?, ?)",
-                list(written.items()),
-            )
+            self._note_written(written)
+
+    def _note_written(self, written: dict[str, float]) -> None:
+        self._db.executemany(
+            "INSERT OR REPLACE INTO article (article_id, written_at) VALUES (?, ?)",
+            list(written.items()),
+        )
 
     def delete_articles(self, article_ids: Sequence[str]) -> None:
         with self._writing():

@@ -84,7 +84,8 @@ def collection_name(model: str, recipe: str, chunk_size: int, chunk_overlap: int
 def open_store(data_dir: Path, chroma_url: str, name: str) -> NewsStore:
     """The store `name` (embedded under `data_dir`, or on the Chroma server at
     `chroma_url`) with its BM25 index, which always lives in `data_dir`."""
-    return NewsStore(connect(data_dir, chroma_url), name, data_dir / f"{name}.fts.sqlite")
+    client = connect(data_dir, chroma_url)
+    return NewsStore(client, name, data_dir / f"{name}.fts.sqlite", shared=bool(chroma_url))
 
 
 def connect(data_dir: Path, chroma_url: str = "") -> ClientAPI:
@@ -112,8 +113,13 @@ def connect(data_dir: Path, chroma_url: str = "") -> ClientAPI:
 class NewsStore:
     """Chunks with their article metadata; all writes are upserts by stable id."""
 
-    def __init__(self, client: ClientAPI, name: str, lexical_path: Path) -> None:
+    def __init__(
+        self, client: ClientAPI, name: str, lexical_path: Path, shared: bool = False
+    ) -> None:
+        """`shared`: a Chroma server, which other processes may write to while this one
+        runs; an embedded store has one writer, this process, and catches up on open."""
         self.client = client
+        self.shared = shared
         space = {"hnsw:space": "cosine"}
         self.chunks: Collection = client.get_or_create_collection(
             name, metadata=space, embedding_function=None
@@ -285,9 +291,11 @@ class NewsStore:
     def catch_up(self, now: bool = False) -> int:
         """Bring the BM25 cache in step with Chroma: index the articles written since
         the watermark (by any process), and drop those no longer there. At most every
-        `CATCH_UP_EVERY_S` unless `now`; one thread at a time, the others go on.
-        Returns the number of articles indexed."""
-        if not now and time.monotonic() - self._caught_up_at < CATCH_UP_EVERY_S:
+        `CATCH_UP_EVERY_S` unless `now`, and only on a shared store; one thread at a
+        time, the others go on. Returns the number of articles indexed."""
+        if not now and (
+            not self.shared or time.monotonic() - self._caught_up_at < CATCH_UP_EVERY_S
+        ):
             return 0
         if not self._catching_up.acquire(blocking=now):
             return 0
@@ -321,16 +329,20 @@ class NewsStore:
     def _reconcile(self) -> dict[str, float]:
         """Compare the article ids one by one (the counts differ: an article was deleted,
         or written with a clock far behind); returns the articles indexed."""
-        stored: dict[str, float] = {}
-        total = self.articles.count()
-        for offset in range(0, total, self.max_batch):
-            page = self.articles.get(limit=self.max_batch, offset=offset, include=["metadatas"])
-            stored.update(_written(page))
+        stored = self._all_written()
         held = self.lexical.article_ids()
         self.lexical.delete_articles(sorted(held - stored.keys()))
         missing = {i: at for i, at in stored.items() if i not in held}
         self._index_articles(missing)
         return missing
+
+    def _all_written(self) -> dict[str, float]:
+        """Every stored article and when it was written, read page by page."""
+        written: dict[str, float] = {}
+        for offset in range(0, self.articles.count(), self.max_batch):
+            page = self.articles.get(limit=self.max_batch, offset=offset, include=["metadatas"])
+            written.update(_written(page))
+        return written
 
     def _index_articles(self, written: dict[str, float]) -> None:
         """Read these articles' chunks from Chroma into the BM25 cache."""
@@ -354,10 +366,7 @@ class NewsStore:
         for offset in range(0, total, page):
             result = self.chunks.get(limit=page, offset=offset, include=["documents", "metadatas"])
             self.lexical.add(_indexed_page(result))
-        written: dict[str, float] = {}
-        for offset in range(0, self.articles.count(), page):
-            result = self.articles.get(limit=page, offset=offset, include=["metadatas"])
-            written.update(_written(result))
+        written = self._all_written()
         self.lexical.mark_articles(written)
         self.lexical.raise_watermark(max(written.values(), default=0.0))
 
