@@ -78,6 +78,17 @@ def build_parser() -> argparse.ArgumentParser:
     _filter_flags(chat)
     _llm_flag(chat)
 
+    brief = commands.add_parser(
+        "brief",
+        help="The main stories of a window, one cited line each, most widely carried first.",
+        description="The main stories of a window (default: the 7 days up to --until, else "
+        "the newest news stored), copies of one story merged, ranked by how many "
+        "publishers carried them.",
+    )
+    brief.add_argument("--json", action="store_true", help="Print the brief as JSON.")
+    brief.add_argument("--limit", type=int, default=8, help="Stories at most (default 8).")
+    _filter_flags(brief)
+
     stats = commands.add_parser("stats", help="Show what is stored.")
     stats.add_argument("--json", action="store_true", help="Print as JSON.")
 
@@ -111,6 +122,13 @@ def _filter_flags(parser: argparse.ArgumentParser) -> None:
         action="append",
         default=[],
         help="Only news from this publisher (repeatable).",
+    )
+    parser.add_argument(
+        "--entity",
+        action="append",
+        default=[],
+        help="Only news naming this company, person, index or ticker (repeatable: any of "
+        'them). "Alibaba", "Alibaba Group" and "9988.HK" are one company.',
     )
 
 
@@ -147,6 +165,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             return _chat(bot, args)
         if args.command == "stats":
             return _stats(bot, args)
+        if args.command == "brief":
+            return _brief(bot, args)
         if args.command == "serve":
             from ui.server import serve
 
@@ -187,6 +207,7 @@ def _filters(args: argparse.Namespace) -> dict[str, Any]:
         "until": args.until,
         "as_of": args.as_of,
         "publishers": args.publisher or None,
+        "entities": args.entity or None,
     }
 
 
@@ -202,6 +223,17 @@ def _ask(bot: Any, args: argparse.Namespace) -> int:
     if args.json:
         print(json.dumps(answer.to_dict(), ensure_ascii=False, indent=2))
         return 0
+    print(answer.text)
+    _print_sources(answer)
+    return 0
+
+
+def _brief(bot: Any, args: argparse.Namespace) -> int:
+    answer = bot.brief(**_filters(args), limit=args.limit)
+    if args.json:
+        print(json.dumps(answer.to_dict(), ensure_ascii=False, indent=2))
+        return 0
+    print(answer.question)
     print(answer.text)
     _print_sources(answer)
     return 0

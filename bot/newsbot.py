@@ -14,12 +14,16 @@ import warnings
 from collections import Counter
 from collections.abc import Callable, Generator, Sequence
 from dataclasses import replace
-from datetime import date
+from datetime import date, timedelta
 from pathlib import Path
 from typing import Any, TypeVar
 
+from bot.answer.brief import MAX_STORIES, asks_for_brief, brief_text, stories
+from bot.answer.entities import nothing_about
 from bot.answer.extractive import Drafted, draft_answer
 from bot.answer.llm import load_writer
+from bot.answer.quotes import draft_quotes, quote_question
+from bot.answer.timeline import draft_timeline, timeline_question
 from bot.answer.writer import QuotingWriter, Writer
 from bot.question.followup import reading_query, search_query
 from bot.question.time_phrases import (
@@ -31,12 +35,13 @@ from bot.question.time_phrases import (
 from bot.retrieval.retriever import Filters, Passage, Retriever
 from bot.settings import Settings
 from bot.types import Answer, AnswerStream, Turn
-from ingest.dates import parse_date
+from ingest.dates import from_day_number, parse_date, to_day_number
 from ingest.encoders.base import Embedder
 from ingest.encoders.reranker import Reranker, load_reranker
 from ingest.encoders.static_table import load_static_embedder
 from ingest.encoders.transformer import load_embedder
 from ingest.errors import BadDate
+from ingest.index.fts import DayRange
 from ingest.index.store import NewsStore, collection_name, open_store
 from ingest.pipeline import ingest
 from ingest.sources.web import FetchPolicy
@@ -50,6 +55,7 @@ OTHER_SETTINGS = (
     "older newsbot). Ingest the news again to use it with these settings."
 )
 INGEST_LOCK = "ingest.lock"
+_TIMELINE_ARTICLES = 15  # a story's reports over time: more articles than one answer
 
 DateLike = date | str | None
 _Part = TypeVar("_Part")
@@ -220,6 +226,8 @@ class NewsBot:
         - `history`: the conversation so far (`Turn`s), for follow-up questions;
         - `since`, `until`: only news published in this range (dates or YYYY-MM-DD);
         - `publishers`: only news from these publishers;
+        - `entities`: only news naming any of these companies, people, indices or
+          tickers ("Alibaba", "Alibaba Group" and "9988.HK" are one company);
         - `as_of`: the day "this week" and "latest" count from (default today).
         """
         options = _legacy_options(legacy, options, "ask")
@@ -238,13 +246,17 @@ class NewsBot:
         since: DateLike = None,
         until: DateLike = None,
         publishers: Sequence[str] | None = None,
+        entities: Sequence[str] | None = None,
         as_of: DateLike = None,
     ) -> Generator[str, None, Answer]:
         started = time.perf_counter()
         question, prefixed_as_of = split_as_of(question)
         reference = _to_date(as_of, "as_of") or prefixed_as_of
         filters = Filters(
-            _to_date(since, "since"), _to_date(until, "until"), tuple(publishers or ())
+            _to_date(since, "since"),
+            _to_date(until, "until"),
+            tuple(publishers or ()),
+            tuple(entities or ()),
         )
         query = self._search_query(question, history or [])
         drafted = self._draft(question, query, filters, reference)
@@ -275,7 +287,9 @@ class NewsBot:
             self._retriever = Retriever(self.store, self.settings.k)
         return self._retriever
 
-    def passages(self, query: str, filters: Filters, as_of: date | None) -> list[Passage]:
+    def passages(
+        self, query: str, filters: Filters, as_of: date | None, k: int | None = None
+    ) -> list[Passage]:
         """The retrieved passages of the best articles, ranked (the answerer's input)."""
         self.store.catch_up()  # what other processes wrote to a shared Chroma server
         return self.retriever.search(
@@ -284,9 +298,92 @@ class NewsBot:
             filters,
             as_of,
             time_window(query, as_of or date.today()),
+            k,
         )
 
+    def brief(
+        self,
+        *,
+        since: DateLike = None,
+        until: DateLike = None,
+        publishers: Sequence[str] | None = None,
+        entities: Sequence[str] | None = None,
+        as_of: DateLike = None,
+        limit: int = MAX_STORIES,
+    ) -> Answer:
+        """The main stories of a window, one cited line each, the most widely carried
+        first (copies of one story merged). The window defaults to the 7 days up to
+        `until`, else `as_of`, else the newest news stored."""
+        started = time.perf_counter()
+        filters = Filters(
+            _to_date(since, "since"),
+            _to_date(until, "until"),
+            tuple(publishers or ()),
+            tuple(entities or ()),
+        )
+        drafted, first, last = self._brief(filters, _to_date(as_of, "as_of"), limit)
+        question = "What moved markets" + (f", {first} to {last}?" if first and last else "?")
+        return Answer(
+            question=question,
+            text=drafted.text,
+            sources=drafted.sources,
+            abstained=drafted.abstained,
+            seconds=time.perf_counter() - started,
+        )
+
+    def _brief(
+        self, filters: Filters, as_of: date | None, limit: int
+    ) -> tuple[Drafted, date | None, date | None]:
+        self.store.catch_up()
+        newest = self.store.newest_day()
+        last = filters.until or as_of or (from_day_number(newest) if newest is not None else None)
+        if last is None:
+            return Drafted(EMPTY_CORPUS, [EMPTY_CORPUS], [], abstained=True), None, None
+        first = filters.since or last - timedelta(days=6)
+        days = DayRange(to_day_number(first), to_day_number(last), undated=False)
+        articles = self.store.articles_naming(filters.entities) if filters.entities else None
+        chunk_ids = self.store.chunk_ids(days, filters.publishers, articles)
+        ids = sorted({chunk_id.rsplit(":", 1)[0] for chunk_id in chunk_ids})
+        if not ids:
+            message = f"No news was published between {first} and {last}."
+            return Drafted(message, [message], [], abstained=True), first, last
+        found = stories(self.store.article_records(ids), self.store.first_chunks(ids))
+        text, sources = brief_text(found[:limit])
+        return Drafted(text, [text], sources, abstained=False, evidence=1.0), first, last
+
     def _draft(self, question: str, query: str, filters: Filters, as_of: date | None) -> Drafted:
+        if filters.entities and not self.store.articles_naming(filters.entities):
+            message = nothing_about(list(filters.entities))
+            return Drafted(message, [message], [], abstained=True)
+        return self._special(question, query, filters, as_of) or self._extractive(
+            question, query, filters, as_of
+        )
+
+    def _special(
+        self, question: str, query: str, filters: Filters, as_of: date | None
+    ) -> Drafted | None:
+        """The answer to a question of a kind that wants a shape of its own: the main
+        stories, who said what, how a story moved. None: answer it like any other."""
+        if asks_for_brief(question):
+            window = time_window(question, as_of or date.today())
+            if window and not (filters.since or filters.until):
+                filters = replace(filters, since=window[0], until=window[1])
+            return self._brief(filters, as_of, MAX_STORIES)[0]
+        asked = quote_question(question)
+        if asked is not None:
+            speaker = (asked.speaker,) if asked.speaker else ()
+            if speaker and self.store.articles_naming(speaker):
+                filters = replace(filters, entities=filters.entities + speaker)
+            return draft_quotes(asked, self.passages(query, filters, as_of))
+        topic = timeline_question(question)
+        if topic is not None:
+            passages = self.passages(query, filters, as_of, k=_TIMELINE_ARTICLES)
+            return draft_timeline(topic, passages)
+        return None
+
+    def _extractive(
+        self, question: str, query: str, filters: Filters, as_of: date | None
+    ) -> Drafted:
         started = time.perf_counter()
         passages = self.passages(query, filters, as_of)
         searched = time.perf_counter() - started

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import logging
 import time
 from collections.abc import Callable, Iterable, Iterator, Sequence
@@ -10,11 +11,20 @@ from pathlib import Path
 
 from tqdm import tqdm
 
+from ingest.annotate.article import Notes, annotate
+from ingest.annotate.quotes import Quote
 from ingest.chunking import Chunk, chunk_text
 from ingest.cleaning import content_hash
 from ingest.dates import to_day_number
 from ingest.encoders.base import Embedder
-from ingest.index.store import Metadata, NewsStore, StoredArticle
+from ingest.index.store import (
+    ALIASES,
+    ENTITIES,
+    QUOTES,
+    Metadata,
+    NewsStore,
+    StoredArticle,
+)
 from ingest.sources.files import Loaded, reader_for
 from ingest.sources.web import FetchPolicy, is_url, load_url
 from ingest.types import Article, Failure, IngestReport, Limits, Notice
@@ -174,12 +184,16 @@ def _store_group(
     stored: list[StoredArticle] = []
     offset = 0
     for article_id, article, chunks in chunked:
+        notes = annotate(article.title, article.text)
+        texts_of_chunks = [c.text for c in chunks]
         stored.append(
             StoredArticle(
                 article_id,
                 article_metadata(article, ingested_at),
-                [c.text for c in chunks],
+                texts_of_chunks,
                 vectors[offset : offset + len(chunks)],
+                record=record_notes(notes),
+                chunk_notes=[chunk_quotes(notes.quotes, text) for text in texts_of_chunks],
             )
         )
         offset += len(chunks)
@@ -193,6 +207,42 @@ def _store_group(
         earlier = [old for old in before.get(article.origin, []) if old != article_id]
         (report.replaced if earlier else report.added).append(article_id)
     return len(texts)
+
+
+# What the quotes of one chunk may take: Chroma servers cap a metadata value at 4 kB.
+_MAX_QUOTES_BYTES = 4_000
+_MAX_QUOTE_CHARS = 600
+
+
+def record_notes(notes: Notes) -> Metadata:
+    """The names an article record is filed under (Chroma allows no empty lists)."""
+    record: Metadata = {}
+    if notes.entities:
+        record[ENTITIES] = notes.entities
+    if notes.aliases:
+        record[ALIASES] = [f"{ticker}={name}" for ticker, name in notes.aliases.items()]
+    return record
+
+
+def chunk_quotes(quotes: list[Quote], chunk: str) -> Metadata:
+    """The quotes whose sentence this chunk holds, as JSON that fits in one field."""
+    held = []
+    size = 2
+    for quote in quotes:
+        if quote.sentence[:80] not in chunk:
+            continue
+        item = {
+            "speaker": quote.speaker,
+            "role": quote.role,
+            "org": quote.org,
+            "words": quote.words[:_MAX_QUOTE_CHARS],
+            "sentence": quote.sentence[:_MAX_QUOTE_CHARS],
+        }
+        size += len(json.dumps(item).encode()) + 1
+        if size > _MAX_QUOTES_BYTES:
+            break
+        held.append(item)
+    return {QUOTES: json.dumps(held, ensure_ascii=False)} if held else {}
 
 
 def article_metadata(article: Article, ingested_at: str) -> Metadata:

@@ -22,6 +22,8 @@ from bot import NewsBot, Settings
 REPO = Path(__file__).resolve().parents[1]
 SAMPLE_NEWS = REPO / "ingest" / "samples" / "sample_news.jsonl"
 SEED_QUESTION = "Who raised Hang Seng targets and why?"
+# One article per line of the sample news.
+SAMPLE_ARTICLES = len(SAMPLE_NEWS.read_text(encoding="utf-8").splitlines())
 NEWSBOT = str(Path(sys.executable).with_name("newsbot"))
 
 

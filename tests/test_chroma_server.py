@@ -14,7 +14,7 @@ from bench.serving import free_port, wait_for
 from bot import NewsBot, Settings, StoreUnavailable
 from ingest.index.fts import DayRange
 from ingest.index.store import CATCH_UP_EVERY_S
-from tests.conftest import NEWSBOT, SAMPLE_NEWS, SEED_QUESTION, sharing_models
+from tests.conftest import NEWSBOT, SAMPLE_ARTICLES, SAMPLE_NEWS, SEED_QUESTION, sharing_models
 
 QUESTIONS = [
     SEED_QUESTION,
@@ -29,14 +29,14 @@ def test_server_store_gives_the_same_answers(
 ) -> None:
     remote = NewsBot(Settings(data_dir=tmp_path, chroma_url=chroma_server), embedder=bot.embedder)
     report = remote.ingest([seed_article, SAMPLE_NEWS])
-    assert len(report.added) == 31 and not report.failed
+    assert len(report.added) == SAMPLE_ARTICLES + 1 and not report.failed
     assert not (tmp_path / "chroma").exists()  # nothing went to an embedded store
     assert remote.ingest([SAMPLE_NEWS]).added == []  # idempotent on the server too
     for question in QUESTIONS:
         local, served = bot.ask(question), remote.ask(question)
         assert served.text == local.text
         assert [s.article_id for s in served.sources] == [s.article_id for s in local.sources]
-    assert remote.stats()["articles"] == bot.stats()["articles"] == 31
+    assert remote.stats()["articles"] == bot.stats()["articles"] == SAMPLE_ARTICLES + 1
 
 
 def _worker(bot: NewsBot, chroma_server: str, data_dir: Path, chunk_size: int) -> NewsBot:

@@ -10,7 +10,7 @@ import pytest
 
 from bot import NewsBot
 from bot.cli import main
-from tests.conftest import NEWSBOT, SEED_QUESTION
+from tests.conftest import NEWSBOT, SAMPLE_ARTICLES, SEED_QUESTION
 
 
 def test_ask_json_contract(bot: NewsBot, capsys: pytest.CaptureFixture[str]) -> None:
@@ -65,7 +65,7 @@ def test_stdin_mode_answers_each_line_as_it_arrives(bot: NewsBot) -> None:
 
 def test_stats_and_help(bot: NewsBot, capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["--data-dir", str(bot.settings.data_dir), "stats", "--json"]) == 0
-    assert json.loads(capsys.readouterr().out)["articles"] == 31
+    assert json.loads(capsys.readouterr().out)["articles"] == SAMPLE_ARTICLES + 1
     for command in ([], ["ingest"], ["ask"], ["stats"], ["serve"], ["eval"]):
         with pytest.raises(SystemExit) as exit_info:
             main([*command, "--help"])

@@ -14,7 +14,7 @@ import pytest
 from bot import NewsBot, Settings
 from bot.cli import main
 from ingest.index.fts import DayRange
-from tests.conftest import SAMPLE_NEWS, free_port, sharing_models, trickling_site
+from tests.conftest import SAMPLE_ARTICLES, SAMPLE_NEWS, free_port, sharing_models, trickling_site
 
 ARTICLE_HTML = """<!doctype html><html><head>
 <title>Copper hits record on tariff fears | Metals Desk</title>
@@ -100,11 +100,11 @@ def test_reingesting_the_same_news_adds_nothing(fresh_bot: NewsBot) -> None:
     first = fresh_bot.ingest([SAMPLE_NEWS])
     chunks = fresh_bot.store.chunk_count()
     second = fresh_bot.ingest([SAMPLE_NEWS])
-    assert len(first.added) == 30 and not first.failed
-    assert second.added == [] and len(second.unchanged) == 30
+    assert len(first.added) == SAMPLE_ARTICLES and not first.failed
+    assert second.added == [] and len(second.unchanged) == SAMPLE_ARTICLES
     assert fresh_bot.store.chunk_count() == chunks
     assert fresh_bot.store.lexical.count() == chunks
-    assert fresh_bot.stats()["articles"] == 30
+    assert fresh_bot.stats()["articles"] == SAMPLE_ARTICLES
 
 
 def test_a_changed_article_replaces_its_old_chunks(fresh_bot: NewsBot, tmp_path: Path) -> None:
@@ -228,7 +228,7 @@ def test_bad_input_is_reported_per_item_and_harms_nothing(
     assert len(report.failed) == 10
     assert len(report.added) == 1  # the good JSONL line still went in
     assert web_bot.store.chunk_count() == before + 1
-    assert web_bot.stats()["articles"] == 31
+    assert web_bot.stats()["articles"] == SAMPLE_ARTICLES + 1
 
 
 def test_cli_ingest_reports_failures_and_exits_non_zero(

@@ -24,6 +24,7 @@ RANKS = {
     "ingest.sources": 1,
     "ingest.encoders": 1,
     "ingest.index": 1,
+    "ingest.annotate": 1,
     "ingest.pipeline": 2,
     "ingest": 2,
     "bot.tuning": 3,

@@ -237,18 +237,18 @@ def _compose(
         published = articles[sentence.article][0].hit.metadata.get("published")
         prefix = ""
         if dated and published and sentence.article not in quotes:
-            prefix = f"On {_readable(str(published))}: "
+            prefix = f"On {readable(str(published))}: "
         quotes.setdefault(sentence.article, []).append(sentence.text)
         pieces.append(f"{prefix}{sentence.text} [{n}]")
     text = " ".join(pieces)
-    return Drafted(text, _spaced(pieces), _sources(articles, quotes), abstained=False)
+    return Drafted(text, _spaced(pieces), sources_of(articles, quotes), abstained=False)
 
 
 def _spaced(pieces: list[str]) -> list[str]:
     return [piece if i == 0 else " " + piece for i, piece in enumerate(pieces)]
 
 
-def _readable(iso: str) -> str:
+def readable(iso: str) -> str:
     return date.fromisoformat(iso).strftime("%-d %b %Y")
 
 
@@ -256,10 +256,11 @@ def _abstain(
     articles: list[list[Passage]], evidence: float = 0.0, message: str = NO_ANSWER
 ) -> Drafted:
     """No answer, said plainly; the articles looked at stay listed, none of them cited."""
-    return Drafted(message, [message], _sources(articles, {}), True, evidence)
+    return Drafted(message, [message], sources_of(articles, {}), True, evidence)
 
 
-def _sources(articles: list[list[Passage]], quotes: dict[int, list[str]]) -> list[Source]:
+def sources_of(articles: list[list[Passage]], quotes: dict[int, list[str]]) -> list[Source]:
+    """The articles as numbered sources; `quotes`: the sentences cited of each (by index)."""
     sources = []
     for index, group in enumerate(articles):
         meta = group[0].hit.metadata

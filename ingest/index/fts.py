@@ -39,7 +39,23 @@ CREATE TABLE IF NOT EXISTS watermark (
     id INTEGER PRIMARY KEY CHECK (id = 1),
     written_at REAL NOT NULL
 );
+CREATE TABLE IF NOT EXISTS entity (
+    article_id TEXT NOT NULL,
+    key TEXT NOT NULL,
+    name TEXT NOT NULL,
+    PRIMARY KEY (article_id, key)
+);
+CREATE INDEX IF NOT EXISTS entity_key ON entity(key);
+CREATE TABLE IF NOT EXISTS alias (
+    article_id TEXT NOT NULL,
+    alias TEXT NOT NULL,
+    key TEXT NOT NULL,
+    PRIMARY KEY (article_id, alias)
+);
 """
+# Raised when the tables change: an index of an older layout is rebuilt from Chroma.
+_LAYOUT = 2
+_TABLES = ("chunk", "chunk_text", "article", "watermark", "entity", "alias")
 # A title word says more about a chunk than a body word.
 _TITLE_WEIGHT = 2.0
 # A word in more than this share of the chunks ("market" in market news) adds little to
@@ -58,6 +74,14 @@ class IndexedChunk:
     source: str
     title: str
     body: str
+
+
+@dataclass(frozen=True)
+class Named:
+    """The names an article was filed under (see `ingest.annotate`), by their keys."""
+
+    entities: dict[str, str]  # key: the name as written
+    aliases: dict[str, str]  # a ticker's key: the key of the name it stands beside
 
 
 @dataclass(frozen=True)
@@ -80,6 +104,10 @@ class LexicalIndex:
         self._db = sqlite3.connect(str(path), check_same_thread=False, isolation_level=None)
         self._lock = threading.Lock()  # the writer's
         self._db.execute("PRAGMA journal_mode = WAL")
+        if self._db.execute("PRAGMA user_version").fetchone()[0] < _LAYOUT:
+            for table in _TABLES:  # older: refilled from Chroma (no watermark)
+                self._db.execute(f"DROP TABLE IF EXISTS {table}")
+            self._db.execute(f"PRAGMA user_version = {_LAYOUT}")
         self._db.executescript(_SCHEMA)
         self._readers = threading.local()
         # Chunks holding each word, and in all; forgotten by every write.
@@ -108,34 +136,55 @@ class LexicalIndex:
                 (cursor.lastrowid, chunk.title, chunk.body),
             )
 
-    def replace_articles(self, chunks: Iterable[IndexedChunk], written: dict[str, float]) -> None:
-        """The articles `written` (id: when Chroma got it), now exactly these chunks."""
+    def replace_articles(
+        self,
+        chunks: Iterable[IndexedChunk],
+        written: dict[str, float],
+        named: dict[str, Named],
+    ) -> None:
+        """The articles `written` (id: when Chroma got it), now exactly these chunks,
+        filed under these names."""
         with self._writing():
             for article_id in written:
                 self._delete_where("article_id = ?", (article_id,))
-            self._note_written(written)
+            self._note_written(written, named)
             self._insert(chunks)
 
-    def mark_articles(self, written: dict[str, float]) -> None:
+    def mark_articles(self, written: dict[str, float], named: dict[str, Named]) -> None:
         """Note when Chroma got these articles, whose chunks are already indexed."""
         with self._writing():
-            self._note_written(written)
+            self._note_written(written, named)
 
-    def _note_written(self, written: dict[str, float]) -> None:
+    def _note_written(self, written: dict[str, float], named: dict[str, Named]) -> None:
         self._db.executemany(
             "INSERT OR REPLACE INTO article (article_id, written_at) VALUES (?, ?)",
             list(written.items()),
         )
+        for article_id, names in named.items():
+            self._forget_names(article_id)
+            self._db.executemany(
+                "INSERT OR IGNORE INTO entity (article_id, key, name) VALUES (?, ?, ?)",
+                [(article_id, key, name) for key, name in names.entities.items()],
+            )
+            self._db.executemany(
+                "INSERT OR IGNORE INTO alias (article_id, alias, key) VALUES (?, ?, ?)",
+                [(article_id, alias, key) for alias, key in names.aliases.items()],
+            )
+
+    def _forget_names(self, article_id: str) -> None:
+        self._db.execute("DELETE FROM entity WHERE article_id = ?", (article_id,))
+        self._db.execute("DELETE FROM alias WHERE article_id = ?", (article_id,))
 
     def delete_articles(self, article_ids: Sequence[str]) -> None:
         with self._writing():
             for article_id in article_ids:
                 self._delete_where("article_id = ?", (article_id,))
                 self._db.execute("DELETE FROM article WHERE article_id = ?", (article_id,))
+                self._forget_names(article_id)
 
     def clear(self) -> None:
         with self._writing():
-            for table in ("chunk", "chunk_text", "article", "watermark"):
+            for table in _TABLES:
                 self._db.execute(f"DELETE FROM {table}")
 
     def written_at(self, article_ids: Sequence[str]) -> dict[str, float]:
@@ -172,14 +221,20 @@ class LexicalIndex:
         return int(self._reader().execute("SELECT count(*) FROM chunk").fetchone()[0])
 
     def search(
-        self, words: Sequence[str], n: int, days: DayRange, sources: Sequence[str] = ()
+        self,
+        words: Sequence[str],
+        n: int,
+        days: DayRange,
+        sources: Sequence[str] = (),
+        articles: Sequence[str] | None = None,
     ) -> list[tuple[str, float]]:
-        """Up to `n` (chunk id, BM25 score) pairs, best first; any word may match."""
+        """Up to `n` (chunk id, BM25 score) pairs, best first; any word may match.
+        `articles`: only chunks of these articles (None: of any)."""
         words = [word.replace('"', "") for word in words]
-        if not words:
+        if not words or articles == []:
             return []
         match = " OR ".join(f'"{word}"' for word in self._selective(words))
-        conditions, values = _filters(days, sources)
+        conditions, values = _filters(days, sources, articles)
         sql = (
             f"SELECT c.chunk_id, bm25(chunk_text, {_TITLE_WEIGHT}, 1.0) AS rank"
             " FROM chunk_text JOIN chunk c ON c.id = chunk_text.rowid"
@@ -216,13 +271,53 @@ class LexicalIndex:
             self._document_counts[word] = int(row[0])
         return self._document_counts[word]
 
-    def chunk_ids(self, days: DayRange, sources: Sequence[str] = ()) -> list[str]:
-        """Every chunk id within the date range and publishers."""
-        conditions, values = _filters(days, sources)
+    def chunk_ids(
+        self, days: DayRange, sources: Sequence[str] = (), articles: Sequence[str] | None = None
+    ) -> list[str]:
+        """Every chunk id within the date range and publishers (and `articles`)."""
+        if articles == []:
+            return []
+        conditions, values = _filters(days, sources, articles)
         sql = "SELECT c.chunk_id FROM chunk c"
         if conditions:
             sql += f" WHERE {' AND '.join(conditions)}"
         return [str(row[0]) for row in self._reader().execute(sql, values)]
+
+    def articles_naming(self, keys: Sequence[str]) -> list[str]:
+        """The articles that name any of these entity keys (or a ticker linked to one)
+        in their title or text, matched as phrases of the index's words."""
+        reader = self._reader()
+        wanted = set(keys)
+        for key in keys:  # "9988.hk" <-> "alibaba", as any article linked them
+            rows = reader.execute(
+                "SELECT key FROM alias WHERE alias = ? UNION SELECT alias FROM alias WHERE key = ?",
+                (key, key),
+            )
+            wanted.update(row[0] for row in rows)
+        phrases = " OR ".join(f'"{key.replace(chr(34), "")}"' for key in sorted(wanted) if key)
+        if not phrases:
+            return []
+        sql = (
+            "SELECT DISTINCT c.article_id FROM chunk_text JOIN chunk c ON c.id = chunk_text.rowid"
+            " WHERE chunk_text MATCH ?"
+        )
+        return [str(row[0]) for row in reader.execute(sql, (phrases,))]
+
+    def entity_names(self, limit: int) -> list[tuple[str, int]]:
+        """The most-named entities: (name as most often written, articles naming it)."""
+        sql = (
+            "SELECT key, name, count(*) FROM entity GROUP BY key, name ORDER BY key, count(*) DESC"
+        )
+        best: dict[str, tuple[str, int]] = {}
+        for key, name, count in self._reader().execute(sql):
+            held = best.get(key)
+            best[key] = (held[0] if held else name, (held[1] if held else 0) + count)
+        ranked = sorted(best.values(), key=lambda pair: (-pair[1], pair[0].lower()))
+        return ranked[:limit]
+
+    def newest_day(self) -> int | None:
+        row = self._reader().execute("SELECT max(published_day) FROM chunk").fetchone()
+        return None if row is None or row[0] is None else int(row[0])
 
     def article_chunk_ids(self, article_ids: Sequence[str]) -> list[str]:
         """Every chunk id of these articles."""
@@ -262,7 +357,9 @@ class LexicalIndex:
                 self._forget_counts()
 
 
-def _filters(days: DayRange, sources: Sequence[str]) -> tuple[list[str], list[str | int]]:
+def _filters(
+    days: DayRange, sources: Sequence[str], articles: Sequence[str] | None = None
+) -> tuple[list[str], list[str | int]]:
     """SQL conditions on the `chunk` table (alias c) and their values."""
     conditions: list[str] = []
     values: list[str | int] = []
@@ -281,6 +378,9 @@ def _filters(days: DayRange, sources: Sequence[str]) -> tuple[list[str], list[st
     if sources:
         conditions.append(f"c.source IN ({', '.join('?' * len(sources))})")
         values.extend(sources)
+    if articles is not None:
+        conditions.append(f"c.article_id IN ({', '.join('?' * len(articles))})")
+        values.extend(articles)
     return conditions, values
 
 

@@ -19,7 +19,7 @@ import os
 import threading
 import time
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlparse
@@ -32,8 +32,9 @@ import numpy as np
 from chromadb.api import ClientAPI
 from chromadb.api.models.Collection import Collection
 
+from ingest.annotate.names import entity_key
 from ingest.errors import BadSetting, StoreUnavailable
-from ingest.index.fts import DayRange, IndexedChunk, LexicalIndex
+from ingest.index.fts import DayRange, IndexedChunk, LexicalIndex, Named
 
 log = logging.getLogger(__name__)
 
@@ -61,23 +62,36 @@ class Hit:
 
 @dataclass(frozen=True)
 class StoredArticle:
-    """One article ready to write: its chunks' texts and vectors, in chunk order."""
+    """One article ready to write: its chunks' texts and vectors, in chunk order.
+
+    `metadata` goes on the article record and every chunk (what search filters and
+    cites); `record` on the article record alone (the names it is filed under);
+    `chunk_notes` on one chunk each (the quotes it holds)."""
 
     article_id: str
     metadata: Metadata
     chunk_texts: Sequence[str]
     embeddings: np.ndarray
+    record: Metadata = field(default_factory=dict)
+    chunk_notes: Sequence[Metadata] = ()
 
 
 COLLECTION_PREFIX = "news_"
 # The article record's field holding when it was written (seconds since the epoch).
 WRITTEN_AT = "written_at"
+# The article record's names (`ingest.annotate`): as written, and "TICKER=name" links.
+ENTITIES = "entities"
+ALIASES = "aliases"
+QUOTES = "quotes"  # a chunk's field: the quotes it holds, as JSON
+# What a store written by this newsbot holds beyond an older one's (the notes above):
+# part of the collection name, so older stores are ingested again rather than mixed.
+LAYOUT = "notes-1"
 
 
 def collection_name(model: str, recipe: str, chunk_size: int, chunk_overlap: int) -> str:
     """Vectors of different models or chunkings must never mix in one collection, so
     the name is derived from the model, the index encoder's recipe and the chunking."""
-    key = "|".join(str(part) for part in (model, recipe, chunk_size, chunk_overlap))
+    key = "|".join(str(part) for part in (model, recipe, chunk_size, chunk_overlap, LAYOUT))
     return COLLECTION_PREFIX + hashlib.sha256(key.encode()).hexdigest()[:12]
 
 
@@ -170,11 +184,14 @@ class NewsStore:
         metadatas: list[Metadata] = []
         indexed: list[IndexedChunk] = []
         for article in articles:
-            for n, text in enumerate(article.chunk_texts):
+            notes = article.chunk_notes or [{}] * len(article.chunk_texts)
+            for n, (text, extra) in enumerate(zip(article.chunk_texts, notes, strict=True)):
                 chunk_id = f"{article.article_id}:{n}"
                 ids.append(chunk_id)
                 documents.append(text)
-                metadatas.append({**article.metadata, "article_id": article.article_id, "chunk": n})
+                metadatas.append(
+                    {**article.metadata, **extra, "article_id": article.article_id, "chunk": n}
+                )
                 indexed.append(_indexed(chunk_id, article.article_id, article.metadata, text))
         if not ids:
             return
@@ -193,16 +210,21 @@ class NewsStore:
                 time.sleep(time.perf_counter() - started)
         with self._catching_up:  # a catch-up never sees the cache ahead of Chroma
             written_at = time.time()
-            self.lexical.replace_articles(indexed, {a.article_id: written_at for a in articles})
+            records = [
+                {**a.metadata, **a.record, "chunks": len(a.chunk_texts), WRITTEN_AT: written_at}
+                for a in articles
+            ]
+            self.lexical.replace_articles(
+                indexed,
+                {a.article_id: written_at for a in articles},
+                {a.article_id: _named(record) for a, record in zip(articles, records, strict=True)},
+            )
             # Written last: an article record means all its chunks are stored.
             self.articles.upsert(
                 ids=[a.article_id for a in articles],
                 embeddings=np.stack([_centroid(a.embeddings) for a in articles]),
                 documents=[str(a.metadata.get("title", "")) for a in articles],
-                metadatas=[
-                    {**a.metadata, "chunks": len(a.chunk_texts), WRITTEN_AT: written_at}
-                    for a in articles
-                ],
+                metadatas=records,  # type: ignore[arg-type]
             )
 
     def delete_articles(self, article_ids: Sequence[str]) -> None:
@@ -235,14 +257,31 @@ class NewsStore:
             )
         ]
 
-    def chunk_ids(self, days: DayRange, sources: Sequence[str] = ()) -> list[str]:
-        """Ids of the chunks published within `days` (and by `sources`), from SQLite."""
-        return self.lexical.chunk_ids(days, sources)
+    def chunk_ids(
+        self, days: DayRange, sources: Sequence[str] = (), articles: Sequence[str] | None = None
+    ) -> list[str]:
+        """Ids of the chunks published within `days` (and by `sources`, and of
+        `articles` when given), from SQLite."""
+        return self.lexical.chunk_ids(days, sources, articles)
 
     def lexical_query(
-        self, words: Sequence[str], n: int, days: DayRange, sources: Sequence[str] = ()
+        self,
+        words: Sequence[str],
+        n: int,
+        days: DayRange,
+        sources: Sequence[str] = (),
+        articles: Sequence[str] | None = None,
     ) -> list[tuple[str, float]]:
-        return self.lexical.search(words, n, days, sources)
+        return self.lexical.search(words, n, days, sources, articles)
+
+    def articles_naming(self, names: Sequence[str]) -> list[str]:
+        """The articles naming any of these companies, people, indices or tickers, in
+        any of the forms they are known by ("Alibaba Group", "Alibaba", "9988.HK")."""
+        return self.lexical.articles_naming([entity_key(name) for name in names])
+
+    def entity_names(self, limit: int = 500) -> list[tuple[str, int]]:
+        """The names the news is filed under, with how many articles name each."""
+        return self.lexical.entity_names(limit)
 
     def article_chunk_ids(self, article_ids: Sequence[str]) -> list[str]:
         """Every chunk id of these articles, from SQLite."""
@@ -266,6 +305,33 @@ class NewsStore:
                 strict=True,
             )
         ]
+
+    def article_records(self, article_ids: Sequence[str]) -> list[tuple[str, Metadata, np.ndarray]]:
+        """Article records by id: (id, metadata, the mean of its chunks' vectors)."""
+        records: list[tuple[str, Metadata, np.ndarray]] = []
+        for start in range(0, len(article_ids), self.max_batch):
+            batch = list(article_ids[start : start + self.max_batch])
+            result = self.articles.get(ids=batch, include=["metadatas", "embeddings"])
+            vectors = np.asarray(result["embeddings"], dtype=np.float32)
+            for article_id, meta, vector in zip(
+                result["ids"], result["metadatas"] or [], vectors, strict=True
+            ):
+                records.append((article_id, dict(meta or {}), vector))
+        return records
+
+    def first_chunks(self, article_ids: Sequence[str]) -> dict[str, str]:
+        """Each article's first chunk: where a news story says what happened."""
+        found: dict[str, str] = {}
+        ids = [f"{article_id}:0" for article_id in article_ids]
+        for start in range(0, len(ids), self.max_batch):
+            result = self.chunks.get(ids=ids[start : start + self.max_batch], include=["documents"])
+            for chunk_id, text in zip(result["ids"], result["documents"] or [], strict=True):
+                found[chunk_id.rsplit(":", 1)[0]] = text or ""
+        return found
+
+    def newest_day(self) -> int | None:
+        """The latest publication day stored (a day number), None when nothing is dated."""
+        return self.lexical.newest_day()
 
     def article_metadatas(self) -> list[Metadata]:
         return [dict(m or {}) for m in self.articles.get(include=["metadatas"])["metadatas"] or []]
@@ -317,7 +383,7 @@ class NewsStore:
         written = _written(recent)
         known = self.lexical.written_at(list(written))
         fresh = {i: at for i, at in written.items() if known.get(i) != at}
-        self._index_articles(fresh)
+        self._index_articles(fresh, _names_of(recent))
         if written:
             self.lexical.raise_watermark(max(written.values()))
         if self.lexical.article_count() != self.articles.count():
@@ -329,22 +395,24 @@ class NewsStore:
     def _reconcile(self) -> dict[str, float]:
         """Compare the article ids one by one (the counts differ: an article was deleted,
         or written with a clock far behind); returns the articles indexed."""
-        stored = self._all_written()
+        stored, named = self._all_written()
         held = self.lexical.article_ids()
         self.lexical.delete_articles(sorted(held - stored.keys()))
         missing = {i: at for i, at in stored.items() if i not in held}
-        self._index_articles(missing)
+        self._index_articles(missing, named)
         return missing
 
-    def _all_written(self) -> dict[str, float]:
-        """Every stored article and when it was written, read page by page."""
+    def _all_written(self) -> tuple[dict[str, float], dict[str, Named]]:
+        """Every stored article, when it was written and its names, page by page."""
         written: dict[str, float] = {}
+        named: dict[str, Named] = {}
         for offset in range(0, self.articles.count(), self.max_batch):
             page = self.articles.get(limit=self.max_batch, offset=offset, include=["metadatas"])
             written.update(_written(page))
-        return written
+            named.update(_names_of(page))
+        return written, named
 
-    def _index_articles(self, written: dict[str, float]) -> None:
+    def _index_articles(self, written: dict[str, float], named: dict[str, Named]) -> None:
         """Read these articles' chunks from Chroma into the BM25 cache."""
         ids = sorted(written)
         step = 64  # articles per read: a few hundred chunks
@@ -353,7 +421,9 @@ class NewsStore:
             where: Where = {"article_id": {"$in": batch}}
             result = self.chunks.get(where=where, include=["documents", "metadatas"])
             self.lexical.replace_articles(
-                _indexed_page(result), {article_id: written[article_id] for article_id in batch}
+                _indexed_page(result),
+                {article_id: written[article_id] for article_id in batch},
+                {article_id: named[article_id] for article_id in batch if article_id in named},
             )
 
     def _rebuild_lexical(self) -> None:
@@ -366,8 +436,8 @@ class NewsStore:
         for offset in range(0, total, page):
             result = self.chunks.get(limit=page, offset=offset, include=["documents", "metadatas"])
             self.lexical.add(_indexed_page(result))
-        written = self._all_written()
-        self.lexical.mark_articles(written)
+        written, named = self._all_written()
+        self.lexical.mark_articles(written, named)
         self.lexical.raise_watermark(max(written.values(), default=0.0))
 
 
@@ -377,6 +447,23 @@ def _written(result: Any) -> dict[str, float]:
         article_id: float((meta or {}).get(WRITTEN_AT) or 0.0)
         for article_id, meta in zip(result["ids"], result["metadatas"] or [], strict=True)
     }
+
+
+def _names_of(result: Any) -> dict[str, Named]:
+    """Article id: the names its record is filed under."""
+    return {
+        article_id: _named(dict(meta or {}))
+        for article_id, meta in zip(result["ids"], result["metadatas"] or [], strict=True)
+    }
+
+
+def _named(record: Metadata) -> Named:
+    entities = {entity_key(str(name)): str(name) for name in record.get(ENTITIES) or []}
+    aliases = {}
+    for link in record.get(ALIASES) or []:
+        ticker, _, name = str(link).partition("=")
+        aliases[entity_key(ticker)] = entity_key(name)
+    return Named(entities, aliases)
 
 
 def _indexed_page(result: Any) -> list[IndexedChunk]:

@@ -1,0 +1,122 @@
+"""What analysts ask beyond a search box: who said what, filters by company, how a story
+moved, what moved the market. Oracles are read off the seed article and the sample news
+by hand, not from the code under test."""
+
+from __future__ import annotations
+
+import json
+import re
+from pathlib import Path
+
+import pytest
+
+from bot import NewsBot
+from bot.cli import main
+from ingest.annotate.article import annotate
+from tests.conftest import SAMPLE_NEWS
+
+MARKER = re.compile(r"\[(\d+)\]")
+
+
+def sample_titles_naming(name: str) -> set[str]:
+    """The titles of the sample articles that name `name`, read from the file itself."""
+    articles = map(json.loads, SAMPLE_NEWS.read_text(encoding="utf-8").splitlines())
+    return {a["title"] for a in articles if name in a["title"] + a["text"]}
+
+
+def test_the_seed_articles_speakers_with_role_and_employer(seed_article: Path) -> None:
+    quotes = annotate("", seed_article.read_text(encoding="utf-8")).quotes
+    found = {(q.speaker, q.role, q.org) for q in quotes}
+    # By hand from the article: each attributed statement's speaker, title and firm.
+    assert ("James Cook", "investment director of emerging markets", "Federated Hermes") in found
+    assert ("Kinger Lau", "Chief China Equity Strategist", "Goldman Sachs Research") in found
+    assert ("Andrew Leung Kwan-yuen", "President", "Legislative Council") in found
+    speakers = {q.speaker for q in quotes}
+    assert {"Huatai Securities", "Goldman Sachs", "Institute of International Finance"} <= speakers
+    # "Cook explained" and "Lau said" are the people named in full earlier.
+    assert "Cook" not in speakers and "Lau" not in speakers
+
+
+def test_who_said_a_claim_names_the_speaker(bot: NewsBot) -> None:
+    answer = bot.ask("Who said the rally makes sense?")
+    assert answer.text.startswith("Kinger Lau"), answer.text
+    assert "Goldman Sachs" in answer.text and "rally makes sense" in answer.text
+    cited = answer.cited_sources
+    assert len(cited) == 1 and "Lau said he believed that the rally makes sense" in cited[0].text
+
+
+def test_what_a_firm_said_about_a_subject_gives_its_peoples_quotes(bot: NewsBot) -> None:
+    answer = bot.ask("What did Federated Hermes say about DeepSeek?")
+    assert "James Cook" in answer.text and "investment director" in answer.text
+    assert "The primary driver has been DeepSeek’s advancements in AI" in answer.text
+    assert "Kinger Lau" not in answer.text  # Goldman's strategist is not Federated Hermes
+    assert MARKER.search(answer.text) and not answer.abstained
+
+
+def test_a_quote_is_dated_when_its_article_is(bot: NewsBot) -> None:
+    answer = bot.ask("What did Kestrel Capital say about Hong Kong stocks?")
+    assert "Nadia Okafor" in answer.text and "10 Jan 2025" in answer.text
+    assert "cheap is not a catalyst" in answer.text
+
+
+@pytest.mark.parametrize("company", ["Alibaba", "Alibaba Group", "9988.HK"])
+def test_a_company_filter_knows_its_names_and_ticker(bot: NewsBot, company: str) -> None:
+    answer = bot.ask("How much will be invested in AI infrastructure?", entities=[company])
+    assert "380 billion yuan" in answer.text, answer.text
+    # Every source is an article naming Alibaba: a sample one, or the (undated) seed.
+    naming = sample_titles_naming("Alibaba")
+    assert answer.sources
+    assert all(s.title in naming or s.published is None for s in answer.sources)
+
+
+def test_a_filter_on_a_company_the_news_never_names_says_so(bot: NewsBot) -> None:
+    answer = bot.ask("Why did shares jump?", entities=["Nowhere Dynamics"])
+    assert answer.abstained and "Nowhere Dynamics" in answer.text and not answer.sources
+
+
+def test_how_targets_changed_is_a_dated_list_oldest_first(bot: NewsBot) -> None:
+    answer = bot.ask("How have Hang Seng targets changed?")
+    lines = answer.text.splitlines()
+    days = [line.split(":", 1)[0] for line in lines]
+    assert days[:5] == ["- 10 Jan 2025", "- 7 Feb 2025", "- 13 Feb 2025", "- 14 Feb 2025",
+                        "- 21 Feb 2025"]  # fmt: skip
+    # Two brokers on one day disagree: both on that day's line, each with its publisher.
+    same_day = lines[1]
+    assert "20,500" in same_day and "23,000" in same_day and " | " in same_day
+    assert "Harbour Markets Daily:" in same_day and "Pacific Finance Review:" in same_day
+    assert "23,800" in lines[3] and "24,000 from 19,400" in lines[4]
+    by_n = {s.n: s for s in answer.sources}
+    for line in lines:  # every figure verbatim from the article it cites
+        for n in MARKER.findall(line):
+            assert by_n[int(n)].quote and by_n[int(n)].quote in line
+
+
+def test_brief_puts_the_story_three_publishers_carried_first(bot: NewsBot) -> None:
+    brief = bot.brief(since="2025-02-18", until="2025-02-24")
+    first = brief.text.splitlines()[0]
+    assert "380 billion yuan" in first and "(3 publishers)" in first
+    cited = [s for s in brief.sources if f"[{s.n}]" in first]
+    publishers = {s.publisher for s in cited}
+    assert publishers == {"Harbour Markets Daily", "Pacific Finance Review",
+                          "Continental Business Post"}  # fmt: skip
+    # One line per story: the copies are not repeated further down.
+    assert sum("380 billion yuan" in line for line in brief.text.splitlines()) == 1
+    assert all(s.published and "2025-02-18" <= s.published.isoformat() <= "2025-02-24"
+               for s in brief.sources)  # fmt: skip
+
+
+def test_what_moved_markets_this_week_is_the_brief(bot: NewsBot) -> None:
+    answer = bot.ask("What moved markets this week?", as_of="2025-02-24")
+    assert answer.text.splitlines()[0].endswith("[1][2][3]"), answer.text
+
+
+def test_cli_brief_and_entity_flags(bot: NewsBot, capsys: pytest.CaptureFixture[str]) -> None:
+    data_dir = str(bot.settings.data_dir)
+    flags = ["--since", "2025-02-18", "--until", "2025-02-24"]
+    assert main(["--data-dir", data_dir, "brief", "--json", *flags, "--entity", "9988.HK"]) == 0
+    data = json.loads(capsys.readouterr().out)
+    assert "(3 publishers)" in data["answer"]
+    assert {s["title"] for s in data["sources"]} <= sample_titles_naming("Alibaba")
+    question = "What did Kestrel Capital say about Hong Kong stocks?"
+    assert main(["--data-dir", data_dir, "ask", "--entity", "Kestrel Capital", question]) == 0
+    assert "Nadia Okafor" in capsys.readouterr().out
