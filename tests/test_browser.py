@@ -242,3 +242,42 @@ def test_an_upload_over_the_size_limit_is_refused_in_the_page(
     finally:
         demo.close()
     assert small.store.chunk_count() == 0
+
+
+def test_who_said_and_how_targets_moved_in_the_chat(page: Any) -> None:
+    answer = ask(page, "Who said the rally makes sense?")
+    assert answer.startswith("Kinger Lau") and "Goldman Sachs" in answer, answer
+    timeline = ask(page, "How have Hang Seng targets changed?")
+    # Oldest first, each day once; the two reports of 7 Feb side by side.
+    days = [timeline.find(day) for day in ("10 Jan 2025", "7 Feb 2025", "21 Feb 2025")]
+    assert -1 not in days and days == sorted(days), timeline
+    assert "20,500" in timeline and "23,000" in timeline
+    shot(page, "8-quote-and-timeline")
+
+
+def test_the_entity_picker_keeps_the_news_to_one_company(page: Any) -> None:
+    picker = page.locator("#entities input")
+    picker.fill("9988.HK")
+    picker.press("Enter")
+    page.locator("#entities").get_by_text("9988.HK").first.wait_for()  # listed, and chosen
+    picker.press("Escape")
+    answer = ask(page, "How much will be invested in AI infrastructure?")
+    assert "380 billion yuan" in answer, answer
+    cards = page.locator("#sources .nb-card")
+    titles = [cards.nth(i).inner_text() for i in range(cards.count())]
+    assert titles and all("Alibaba" in t or "undated" in t for t in titles), titles
+    shot(page, "9-entity-filter")
+
+
+def test_the_brief_tab_lists_the_story_three_publishers_carried_first(page: Any) -> None:
+    page.get_by_role("tab", name="Brief").click()
+    page.locator("#brief-since textarea").fill("2025-02-18")
+    page.locator("#brief-until textarea").fill("2025-02-24")
+    page.locator("#brief-go").click()
+    brief = page.locator("#brief")
+    brief.get_by_text("3 publishers").wait_for()
+    text = str(brief.inner_text())
+    first = next(line for line in text.splitlines() if "2025:" in line)
+    assert "380 billion yuan" in first and "(3 publishers)" in first, text
+    assert "Harbour Markets Daily" in text and "Continental Business Post" in text
+    shot(page, "10-brief")

@@ -60,6 +60,7 @@ class Handlers:
         publishers: list[str] | None,
         as_of: str,
         writer: str | None = None,
+        entities: list[str] | None = None,
     ) -> Iterator[ChatUpdate]:
         question = (message or "").strip()
         answering = self.writers.get(writer or "", self.bot)
@@ -77,6 +78,7 @@ class Handlers:
                 since=since or None,
                 until=until or None,
                 publishers=publishers or None,
+                entities=entities or None,
                 as_of=as_of or None,
             )
             for piece in stream:
@@ -101,13 +103,42 @@ class Handlers:
         publishers: list[str] | None,
         as_of: str,
         writer: str,
+        entities: list[str] | None,
         event: gr.RetryData,
     ) -> Iterator[ChatUpdate]:
         """Ask the retried turn's question again, forgetting that turn and what followed."""
         index = event.index if isinstance(event.index, int) else event.index[0]
-        yield from self.chat(
-            message_text(event.value), history[:index], since, until, publishers, as_of, writer
-        )
+        question = message_text(event.value)
+        turns = history[:index]
+        yield from self.chat(question, turns, since, until, publishers, as_of, writer, entities)
+
+    def brief(self, since: str, until: str, entities: list[str] | None) -> str:
+        """The main stories of the window, as the Brief tab shows them."""
+        try:
+            answer = self.bot.brief(
+                since=since or None, until=until or None, entities=entities or None
+            )
+        except NewsbotError as error:
+            return render.md_text(f"⚠️ {error}")
+        except Exception:
+            log.exception("the brief failed")
+            return "⚠️ Sorry, the brief failed on the server; the log has the details."
+        return f"### {render.md_text(answer.question)}\n\n" + render.answer_markdown(answer)
+
+    def brief_api(
+        self, since: str = "", until: str = "", entities: list[str] | None = None
+    ) -> dict[str, Any]:
+        """The main stories published between since and until (YYYY-MM-DD; default the
+        7 days up to the newest news), optionally only those naming any of `entities`
+        (companies, people, indices, tickers), one cited line each, most widely carried
+        first."""
+        try:
+            answer = self.bot.brief(
+                since=since or None, until=until or None, entities=entities or None
+            )
+        except NewsbotError as error:
+            raise gr.Error(str(error)) from error
+        return answer.to_dict()
 
     def add_news(
         self, files: list[str] | None, urls: str, progress: Any = _TRACK_TQDM
@@ -116,7 +147,7 @@ class Handlers:
         links, rejected = render.split_urls(urls)
         items = [*(files or []), *links]
         if not items and not rejected:
-            return ("Choose files or paste URLs first.", *[gr.skip()] * 5)
+            return ("Choose files or paste URLs first.", *[gr.skip()] * 7)
         try:
             report = at_low_priority(
                 lambda: self.bot.ingest(items, progress=True, yield_to_answers=True)
@@ -124,10 +155,11 @@ class Handlers:
         except Exception:
             log.exception("ingest from the page failed")
             message = "⚠️ Adding news failed on the server; the log has the details."
-            return (message, *[gr.skip()] * 5)
+            return (message, *[gr.skip()] * 7)
         finally:
             _discard_uploads(files or [])
         stored = metadatas(self.bot)
+        names = gr.update(choices=entity_choices(self.bot))
         return (
             render.ingest_report(report, rejected),
             self.summary(),
@@ -135,21 +167,33 @@ class Handlers:
             None,
             "",
             _examples(stored),
+            names,
+            names,
         )
 
     def ask_api(
-        self, question: str, since: str = "", until: str = "", as_of: str = ""
+        self,
+        question: str,
+        since: str = "",
+        until: str = "",
+        as_of: str = "",
+        entities: list[str] | None = None,
     ) -> dict[str, Any]:
         """Answer `question` from the stored news; returns the answer and its sources as data.
 
         since/until: YYYY-MM-DD bounds on publication dates ("" for none); as_of: the date
-        that "this week" and the like refer to ("" for today).
+        that "this week" and the like refer to ("" for today); entities: only news naming
+        any of these companies, people, indices or tickers.
         """
         if not (question or "").strip():
             raise gr.Error("Ask a question: the question is empty.")
         try:
             answer = self.bot.ask(
-                question.strip(), since=since or None, until=until or None, as_of=as_of or None
+                question.strip(),
+                since=since or None,
+                until=until or None,
+                as_of=as_of or None,
+                entities=entities or None,
             )
         except NewsbotError as error:
             raise gr.Error(str(error)) from error
@@ -186,9 +230,26 @@ def _discard_uploads(files: Sequence[str]) -> None:
                 path.parent.rmdir()
 
 
-def loaded(summary: str, metadatas: list[Any]) -> tuple[Any, ...]:
-    """The page's store-dependent parts: summary, example questions, publishers."""
-    return summary, _examples(metadatas), gr.update(choices=publishers_of(metadatas))
+def loaded(summary: str, metadatas: list[Any], names: list[tuple[str, str]]) -> tuple[Any, ...]:
+    """The page's store-dependent parts: summary, example questions, publishers, and the
+    names of the chat's and the brief's entity pickers."""
+    picked = gr.update(choices=names)
+    return (
+        summary,
+        _examples(metadatas),
+        gr.update(choices=publishers_of(metadatas)),
+        picked,
+        picked,
+    )
+
+
+def entity_choices(bot: NewsBot, limit: int = 300) -> list[tuple[str, str]]:
+    """The entity pickers' choices, the most-named first: ("Hang Seng Index (7)", name)."""
+    try:
+        return [(f"{name} ({count})", name) for name, count in bot.store.entity_names(limit)]
+    except Exception:
+        log.exception("could not read the entities")
+        return []
 
 
 def example_text(event: gr.SelectData) -> str:

@@ -8,7 +8,14 @@ import gradio as gr
 
 from bot.newsbot import NewsBot
 from ui import render
-from ui.handlers import Handlers, example_text, loaded, metadatas, publishers_of
+from ui.handlers import (
+    Handlers,
+    entity_choices,
+    example_text,
+    loaded,
+    metadatas,
+    publishers_of,
+)
 from ui.server_lock import HANDOFF_API, ServerLock
 
 TITLE = "newsbot"
@@ -17,6 +24,11 @@ INTRO = (
     "Ask about the ingested market news. Every answer is built from the articles "
     "themselves and cites them as [n]; the sources are listed under each answer and "
     "on the right."
+)
+BRIEF_INTRO = (
+    "The main stories of a window, one cited line each: copies of one story merged, "
+    "the story most publishers carried first. Without dates: the 7 days up to the "
+    "newest news."
 )
 # The chat and the API share `answer_workers` slots; adding news has one slot of its
 # own, so a slow feed or a big upload never holds questions.
@@ -37,13 +49,14 @@ def build_app(bot: NewsBot, handoff: ServerLock | None = None) -> gr.Blocks:
     stored = [] if private else metadatas(bot)
     questions = render.example_questions(stored)
     publishers = publishers_of(stored)
+    names = [] if private else entity_choices(bot)
     act = Handlers(bot, handoff)
     writers = act.writers
 
     with gr.Blocks(title=TITLE, analytics_enabled=False) as demo:
         gr.Markdown(INTRO)
         corpus = gr.Markdown("" if private else act.summary(), elem_id="corpus-summary")
-        with gr.Row(equal_height=False):
+        with gr.Tab("Chat", elem_id="chat-tab"), gr.Row(equal_height=False):
             with gr.Column(scale=3):
                 chatbot = gr.Chatbot(
                     label="Chat",
@@ -83,6 +96,7 @@ def build_app(bot: NewsBot, handoff: ServerLock | None = None) -> gr.Blocks:
                         multiselect=True,
                         label="Only these publishers",
                     )
+                    naming = _entity_picker(names, "entities")
                     writer = gr.Radio(
                         choices=list(writers),
                         value=bot.settings.llm,
@@ -115,6 +129,18 @@ def build_app(bot: NewsBot, handoff: ServerLock | None = None) -> gr.Blocks:
                 panel = gr.HTML(
                     render.sources_html(None), css_template=render.PANEL_CSS, elem_id="sources"
                 )
+        with gr.Tab("Brief", elem_id="brief-tab"):
+            gr.Markdown(BRIEF_INTRO)
+            with gr.Row():
+                brief_since = gr.Textbox(
+                    label="Published since", placeholder="YYYY-MM-DD", elem_id="brief-since"
+                )
+                brief_until = gr.Textbox(
+                    label="Published until", placeholder="YYYY-MM-DD", elem_id="brief-until"
+                )
+            brief_naming = _entity_picker(names, "brief-entities")
+            brief_go = gr.Button("Show the main stories", variant="primary", elem_id="brief-go")
+            brief = gr.Markdown("", elem_id="brief", min_height=80)
 
         answer_slots: dict[str, Any] = {
             "concurrency_id": _CONCURRENCY,
@@ -124,7 +150,7 @@ def build_app(bot: NewsBot, handoff: ServerLock | None = None) -> gr.Blocks:
             "concurrency_id": _INGEST_CONCURRENCY,
             "concurrency_limit": 1,
         }
-        inputs = [box, chatbot, since, until, only, as_of, writer]
+        inputs = [box, chatbot, since, until, only, as_of, writer, naming]
         outputs = [box, chatbot, panel]
         box.submit(
             act.chat,
@@ -142,7 +168,7 @@ def build_app(bot: NewsBot, handoff: ServerLock | None = None) -> gr.Blocks:
         )
         chatbot.retry(
             act.retry,
-            [chatbot, since, until, only, as_of, writer],
+            [chatbot, since, until, only, as_of, writer, naming],
             outputs,
             api_visibility="private",
             **answer_slots,
@@ -150,12 +176,21 @@ def build_app(bot: NewsBot, handoff: ServerLock | None = None) -> gr.Blocks:
         add.click(
             act.add_news,
             [uploads, urls],
-            [report, corpus, only, uploads, urls, chatbot],
+            [report, corpus, only, uploads, urls, chatbot, naming, brief_naming],
             api_name="add_news",
             show_progress_on=report,
             **ingest_slot,
         )
+        brief_go.click(
+            act.brief,
+            [brief_since, brief_until, brief_naming],
+            brief,
+            api_visibility="private",
+            show_progress_on=brief,
+            **answer_slots,
+        )
         gr.api(act.ask_api, api_name="ask", **answer_slots)
+        gr.api(act.brief_api, api_name="brief", **answer_slots)
         if handoff is not None:
             gr.api(
                 act.ingest_local,
@@ -165,10 +200,23 @@ def build_app(bot: NewsBot, handoff: ServerLock | None = None) -> gr.Blocks:
             )
         # Fresh numbers on each page load: `newsbot ingest` may run while the chat serves.
         demo.load(
-            lambda: loaded(act.summary(), metadatas(bot)),
+            lambda: loaded(act.summary(), metadatas(bot), entity_choices(bot)),
             None,
-            [corpus, chatbot, only],
+            [corpus, chatbot, only, naming, brief_naming],
             api_visibility="private",
             queue=False,
         )
     return demo
+
+
+def _entity_picker(names: list[tuple[str, str]], elem_id: str) -> gr.Dropdown:
+    """Companies, people, indices and tickers to keep the news to; any name may be typed,
+    not only those listed ("9988.HK" finds the articles that write "Alibaba")."""
+    return gr.Dropdown(
+        choices=names,
+        value=[],
+        multiselect=True,
+        allow_custom_value=True,
+        label="Only news naming (companies, people, indices, tickers)",
+        elem_id=elem_id,
+    )

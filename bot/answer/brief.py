@@ -42,17 +42,17 @@ def asks_for_brief(question: str) -> bool:
 @dataclass
 class Story:
     opening: str
-    articles: list[tuple[str, Metadata]] = field(default_factory=list)
+    articles: list[tuple[str, Metadata, str]] = field(default_factory=list)  # and opening
     vector: np.ndarray | None = None
     words: set[str] = field(default_factory=set)
 
     @property
     def publishers(self) -> int:
-        return len({str(meta.get("source") or "") for _, meta in self.articles})
+        return len({str(meta.get("source") or "") for _, meta, _ in self.articles})
 
     @property
     def newest(self) -> str:
-        return max(str(meta.get("published") or "") for _, meta in self.articles)
+        return max(str(meta.get("published") or "") for _, meta, _ in self.articles)
 
 
 def stories(
@@ -68,7 +68,7 @@ def stories(
         if story is None:
             story = Story(opening, vector=vector, words=words)
             found.append(story)
-        story.articles.append((article_id, meta))
+        story.articles.append((article_id, meta, opening))
     found.sort(key=lambda s: (-s.publishers, -len(s.articles), _negated(s.newest)))
     return found
 
@@ -90,7 +90,7 @@ def brief_text(chosen: Sequence[Story]) -> tuple[str, list[Source]]:
     sources: list[Source] = []
     for story in chosen:
         numbers = []
-        for article_id, meta in story.articles:
+        for article_id, meta, opening in story.articles:
             n = len(sources) + 1
             numbers.append(n)
             sources.append(
@@ -101,8 +101,8 @@ def brief_text(chosen: Sequence[Story]) -> tuple[str, list[Source]]:
                     publisher=str(meta.get("source") or ""),
                     url=str(meta.get("url") or ""),
                     published=parse_date(meta.get("published")),
-                    text=story.opening,
-                    quote=story.opening,
+                    text=opening,
+                    quote=opening,
                     score=float(story.publishers),
                 )
             )

@@ -14,7 +14,8 @@ _WORD = r"[A-Z][\w&'’.\-]*"
 # Words in a row that name one thing: "Institute of International Finance". At most
 # twelve (a title and a name: "Goldman Sachs Research Chief China Equity Strategist
 # Kinger Lau"): unbounded runs made the rules quadratic on all-capitals text.
-NAME = re.compile(rf"\b{_WORD}(?:\s+(?:(?:of|&|de|van|von|der|da|del|bin|al|y)\s+)?{_WORD}){{0,11}}")
+_JOINER = r"(?:of|&|de|van|von|der|da|del|bin|al|y)"
+NAME = re.compile(rf"\b{_WORD}(?:\s+(?:{_JOINER}\s+)?{_WORD}){{0,11}}")
 TICKER = re.compile(
     r"\b(?:\d{3,6}\.(?:HK|SS|SZ|T|KS|TW)|[A-Z]{1,5}\.(?:N|O|OQ|L|HK|PA|DE|AS|MI|TO|AX|SI))\b"
     r"|(?<=\()(?:NYSE|Nasdaq|NASDAQ|LSE|HKEX|TSX|ASX)\s*:\s*[A-Z0-9.]{1,8}(?=\))"
@@ -34,7 +35,8 @@ ORG_WORDS = frozenset(
     economics insights asset assets markets exchange council commission ministry agency
     office bureau reserve authority university corp corporation inc ltd plc llc co company
     companies trust insurance financial finance services ventures labs technologies
-    motors chemicals robotics semiconductors electronics energy resources airlines
+    motors chemicals robotics semiconductors electronics energy resources airlines analytics
+    advisory commodities metals wealth mining
     federal central government parliament congress treasury department board""".split()  # noqa: SIM905
 )
 # Firms every market reader knows by a bare name that says nothing of being a firm.
@@ -64,7 +66,7 @@ NOT_NAMES = frozenset(
     may june july august september october november december read more also
     chinese american european japanese british german french indian korean asian us uk eu
     mr mrs ms dr policymakers officials economists traders executives people experts
-    sources""".split()  # noqa: SIM905
+    sources strategists researchers bankers brokers dealers""".split()  # noqa: SIM905
 )
 _SUFFIXES = frozenset(
     """group holding holdings inc inc. corp corp. corporation co co. ltd ltd. limited plc llc

@@ -23,7 +23,7 @@ from ingest.sentences import split_sentences
 _VERBS = (
     r"said|says|say|told|tells|added|adds|noted|notes|explained|explains|warned|warns|"
     r"wrote|writes|argued|argues|commented|stated|predicted|predicts|cautioned|insisted|"
-    r"believes|believed|expects|expected|estimated|estimates"
+    r"believes|believed|expects|expected|estimated|estimates|cited"
 )
 _QUOTED = re.compile(r"[“\"]([^”\"]{2,}?)[”\"]")
 _MARK = "qqq"  # what a quotation becomes while the words around it are read
@@ -91,7 +91,8 @@ def find_quotes(text: str) -> list[Quote]:
 def _full_names(text: str) -> dict[str, Speaker]:
     """Everyone the article names in full, by surname: "Okafor said" is Nadia Okafor."""
     people: dict[str, Speaker] = {}
-    for raw in NAME.findall(text):
+    names = (raw for sentence in split_sentences(text) for raw in NAME.findall(sentence))
+    for raw in names:
         name = clean_name(raw)
         words = name.split()
         if 2 <= len(words) <= 3 and not is_org(name) and not any(map(is_role_word, words)):
@@ -126,7 +127,8 @@ def _attribution(masked: str, last: Speaker | None) -> tuple[Speaker, str] | Non
         reported = _clause(re.sub(r"^\s*(?:that\s+)?", "", match.group("rest")))
         # "The DAX added 0.2%": a figure moved, nobody spoke.
         if speaker and not INDEX.fullmatch(speaker.name) and not reported[:1].isdigit():
-            return _with_title_before(speaker, masked[: match.start()]), reported
+            before = masked[: match.start()]
+            return _person_of(speaker, before) or _with_title_before(speaker, before), reported
     match = _ACCORDING_TO.search(masked)
     if match:
         names = [clean_name(n) for n in NAME.findall(match.group("phrase"))]
@@ -161,6 +163,22 @@ def _speaker(raw: str, appositive: str) -> Speaker | None:
     if len(name.split()) > 4:
         return None
     return Speaker(name, role, org)
+
+
+_PERSON_OF = re.compile(
+    rf"(?P<person>{_NAME})\s+(?:of|at|from|with)\s+(?:the\s+)?(?:[a-z][\w\-]*\s+){{0,3}}$"
+)
+
+
+def _person_of(speaker: Speaker, before: str) -> Speaker | None:
+    """ "Tomasz Wren of the fictional Greywater Analytics said": Wren spoke, for the firm."""
+    match = _PERSON_OF.search(before[-160:])
+    if speaker.role or not match:
+        return None
+    person = _speaker(match.group("person"), "")
+    if person is None or not person.person or len(person.name.split()) < 2:
+        return None
+    return Speaker(person.name, person.role, speaker.name)
 
 
 _TITLE_BEFORE = re.compile(
