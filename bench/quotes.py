@@ -10,6 +10,7 @@ so a speaker named for one of them counts against precision.
 from __future__ import annotations
 
 import json
+import os
 import sys
 from dataclasses import dataclass
 from pathlib import Path
@@ -82,7 +83,8 @@ def sample_articles(seed: Path | None) -> dict[str, str]:
 
 
 def main() -> int:
-    seed = next((HERE.parent.parent / "shared" / "seeds").glob("*.txt"), None)
+    shared = Path(os.environ.get("NEWSBOT_SHARED_DIR") or HERE.parents[1] / "shared")
+    seed = next((shared / "seeds").glob("*.txt"), None)
     gold = [json.loads(line) for line in GOLD.read_text(encoding="utf-8").splitlines()]
     if seed is None:
         gold = [label for label in gold if label["article"] != "seed"]

@@ -225,20 +225,30 @@ def record_notes(notes: Notes) -> Metadata:
 
 
 def chunk_quotes(quotes: list[Quote], chunk: str) -> Metadata:
-    """The quotes whose sentence this chunk holds, as JSON that fits in one field."""
+    """The quotes whose sentence this chunk holds, as JSON that fits in one field.
+
+    The sentence (`at`) and, where they are one piece of it, the words (`w`) are kept as
+    character offsets into the chunk's text, which Chroma already stores: a copy of
+    every quoted sentence would add a tenth to the store."""
     held = []
     size = 2
     for quote in quotes:
-        if quote.sentence[:80] not in chunk:
+        start = chunk.find(quote.sentence[:80])
+        if start < 0:
             continue
-        item = {
+        end = min(start + len(quote.sentence), len(chunk))
+        item: dict[str, object] = {
             "speaker": quote.speaker,
             "role": quote.role,
             "org": quote.org,
-            "words": quote.words[:_MAX_QUOTE_CHARS],
-            "sentence": quote.sentence[:_MAX_QUOTE_CHARS],
+            "at": [start, end],
         }
-        size += len(json.dumps(item).encode()) + 1
+        inside = chunk.find(quote.words, start, end)
+        if inside >= 0:
+            item["w"] = [inside, inside + len(quote.words)]
+        else:  # quoted words in several pieces ("…"), or beyond this chunk
+            item["words"] = quote.words[:_MAX_QUOTE_CHARS]
+        size += len(json.dumps(item, ensure_ascii=False).encode()) + 1
         if size > _MAX_QUOTES_BYTES:
             break
         held.append(item)

@@ -121,6 +121,11 @@ def test_cli_brief_and_entity_flags(bot: NewsBot, capsys: pytest.CaptureFixture[
     question = "What did Kestrel Capital say about Hong Kong stocks?"
     assert main(["--data-dir", data_dir, "ask", "--entity", "Kestrel Capital", question]) == 0
     assert "Nadia Okafor" in capsys.readouterr().out
+    assert main(["--data-dir", data_dir, "ask", "Who said the rally makes sense?"]) == 0
+    assert capsys.readouterr().out.startswith("Kinger Lau")
+    assert main(["--data-dir", data_dir, "ask", "How have Hang Seng targets changed?"]) == 0
+    printed = capsys.readouterr().out
+    assert printed.index("10 Jan 2025") < printed.index("21 Feb 2025")
 
 
 def test_quote_attribution_against_hand_labels(seed_article: Path) -> None:

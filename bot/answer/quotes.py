@@ -85,8 +85,18 @@ def draft_quotes(asked: QuoteQuestion, passages: list[Passage]) -> Drafted | Non
 
 
 def _stored(passage: Passage) -> list[dict[str, Any]]:
+    """The passage's quotes, their sentence and words read back from its text."""
     raw = passage.hit.metadata.get(QUOTES)
-    return list(json.loads(raw)) if isinstance(raw, str) and raw else []
+    if not isinstance(raw, str) or not raw:
+        return []
+    text = passage.hit.text
+    quotes = []
+    for quote in json.loads(raw):
+        start, end = quote["at"]
+        sentence = text[start:end]
+        words = quote.get("words") or text[slice(*quote.get("w", (start, end)))]
+        quotes.append({**quote, "sentence": sentence, "words": words})
+    return quotes
 
 
 def _by(speaker: str, quote: dict[str, Any]) -> bool:

@@ -66,7 +66,8 @@ NOT_NAMES = frozenset(
     may june july august september october november december read more also
     chinese american european japanese british german french indian korean asian us uk eu
     mr mrs ms dr policymakers officials economists traders executives people experts
-    sources strategists researchers bankers brokers dealers""".split()  # noqa: SIM905
+    sources strategists researchers bankers brokers dealers some many most both several
+    few all others aides critics residents witnesses""".split()  # noqa: SIM905
 )
 _SUFFIXES = frozenset(
     """group holding holdings inc inc. corp corp. corporation co co. ltd ltd. limited plc llc

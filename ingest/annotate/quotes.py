@@ -20,8 +20,14 @@ from dataclasses import dataclass
 from ingest.annotate.names import INDEX, NAME, clean_name, is_org, is_role_word
 from ingest.sentences import split_sentences
 
+# Verbs of speech; a name after "told" is who listened ("told CNN"), so it is left out of
+# the verbs a speaker's name may follow.
+_VERBS_BEFORE_NAME = (
+    r"said|says|say|added|noted|notes|explained|explains|warned|warns|"
+    r"wrote|writes|argued|argues|commented|stated|predicted|predicts|cautioned|insisted"
+)
 _VERBS = (
-    r"said|says|say|told|tells|added|adds|noted|notes|explained|explains|warned|warns|"
+    r"said|says|say|told|tells|added|noted|notes|explained|explains|warned|warns|"
     r"wrote|writes|argued|argues|commented|stated|predicted|predicts|cautioned|insisted|"
     r"believes|believed|expects|expected|estimated|estimates|cited"
 )
@@ -29,7 +35,7 @@ _QUOTED = re.compile(r"[“\"]([^”\"]{2,}?)[”\"]")
 _MARK = "qqq"  # what a quotation becomes while the words around it are read
 _NAME = NAME.pattern
 _VERB_THEN_NAME = re.compile(
-    rf"\b(?:{_VERBS})\s+(?P<name>{_NAME})(?:,\s*(?P<role>[^;:]{{3,160}}?))?\s*[.;]?\s*$"
+    rf"\b(?:{_VERBS_BEFORE_NAME})\s+(?P<name>{_NAME})(?:,\s*(?P<role>[^;:]{{3,160}}?))?\s*[.;]?\s*$"
 )
 _NAME_THEN_VERB = re.compile(
     rf"(?P<name>{_NAME})(?:\s*\([^()]{{1,24}}\))?(?:,\s*(?P<role>[^,;]{{3,120}}?),)?\s+"
