@@ -14,11 +14,11 @@ import warnings
 from collections import Counter
 from collections.abc import Callable, Generator, Sequence
 from dataclasses import replace
-from datetime import date, timedelta
+from datetime import date
 from pathlib import Path
 from typing import Any, TypeVar
 
-from bot.answer.brief import MAX_STORIES, asks_for_brief, brief_text, stories
+from bot.answer.brief import MAX_STORIES, asks_for_brief, draft_brief
 from bot.answer.entities import nothing_about
 from bot.answer.extractive import Drafted, draft_answer
 from bot.answer.llm import load_writer
@@ -34,21 +34,19 @@ from bot.question.time_phrases import (
 )
 from bot.retrieval.retriever import Filters, Passage, Retriever
 from bot.settings import Settings
-from bot.types import Answer, AnswerStream, Turn
-from ingest.dates import from_day_number, parse_date, to_day_number
+from bot.types import EMPTY_CORPUS, Answer, AnswerStream, Turn
+from ingest.dates import parse_date
 from ingest.encoders.base import Embedder
 from ingest.encoders.reranker import Reranker, load_reranker
 from ingest.encoders.static_table import load_static_embedder
 from ingest.encoders.transformer import load_embedder
 from ingest.errors import BadDate
-from ingest.index.fts import DayRange
 from ingest.index.store import NewsStore, collection_name, open_store
 from ingest.pipeline import ingest
 from ingest.sources.web import FetchPolicy
 from ingest.types import IngestReport, Limits
 from ingest.write_lock import exclusive
 
-EMPTY_CORPUS = "No news has been ingested yet. Add some with `newsbot ingest PATH_OR_URL`."
 OTHER_SETTINGS = (
     "No news has been ingested with the current settings, but this data dir holds {} chunks "
     "ingested with other settings (embedding model, index vectors or chunking, e.g. by an "
@@ -321,7 +319,8 @@ class NewsBot:
             tuple(publishers or ()),
             tuple(entities or ()),
         )
-        drafted, first, last = self._brief(filters, _to_date(as_of, "as_of"), limit)
+        self.store.catch_up()
+        drafted, first, last = draft_brief(self.store, filters, _to_date(as_of, "as_of"), limit)
         question = "What moved markets" + (f", {first} to {last}?" if first and last else "?")
         return Answer(
             question=question,
@@ -330,26 +329,6 @@ class NewsBot:
             abstained=drafted.abstained,
             seconds=time.perf_counter() - started,
         )
-
-    def _brief(
-        self, filters: Filters, as_of: date | None, limit: int
-    ) -> tuple[Drafted, date | None, date | None]:
-        self.store.catch_up()
-        newest = self.store.newest_day()
-        last = filters.until or as_of or (from_day_number(newest) if newest is not None else None)
-        if last is None:
-            return Drafted(EMPTY_CORPUS, [EMPTY_CORPUS], [], abstained=True), None, None
-        first = filters.since or last - timedelta(days=6)
-        days = DayRange(to_day_number(first), to_day_number(last), undated=False)
-        articles = self.store.articles_naming(filters.entities) if filters.entities else None
-        chunk_ids = self.store.chunk_ids(days, filters.publishers, articles)
-        ids = sorted({chunk_id.rsplit(":", 1)[0] for chunk_id in chunk_ids})
-        if not ids:
-            message = f"No news was published between {first} and {last}."
-            return Drafted(message, [message], [], abstained=True), first, last
-        found = stories(self.store.article_records(ids), self.store.first_chunks(ids))
-        text, sources = brief_text(found[:limit])
-        return Drafted(text, [text], sources, abstained=False, evidence=1.0), first, last
 
     def _draft(self, question: str, query: str, filters: Filters, as_of: date | None) -> Drafted:
         if filters.entities and not self.store.articles_naming(filters.entities):
@@ -368,7 +347,8 @@ class NewsBot:
             window = time_window(question, as_of or date.today())
             if window and not (filters.since or filters.until):
                 filters = replace(filters, since=window[0], until=window[1])
-            return self._brief(filters, as_of, MAX_STORIES)[0]
+            self.store.catch_up()
+            return draft_brief(self.store, filters, as_of, MAX_STORIES)[0]
         asked = quote_question(question)
         if asked is not None:
             speaker = (asked.speaker,) if asked.speaker else ()

@@ -10,6 +10,7 @@ from datetime import date
 from typing import Any, Literal, TypedDict
 
 NO_ANSWER = "I could not find an answer to that in the ingested news."
+EMPTY_CORPUS = "No news has been ingested yet. Add some with `newsbot ingest PATH_OR_URL`."
 
 
 class Turn(TypedDict):

@@ -11,14 +11,17 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from datetime import date
+from datetime import date, timedelta
 
 import numpy as np
 
+from bot.answer.extractive import Drafted
 from bot.question.words import terms
-from bot.types import Source
-from ingest.dates import parse_date
-from ingest.index.store import Metadata
+from bot.retrieval.retriever import Filters
+from bot.types import EMPTY_CORPUS, Source
+from ingest.dates import from_day_number, parse_date, to_day_number
+from ingest.index.fts import DayRange
+from ingest.index.store import Metadata, NewsStore
 from ingest.sentences import split_sentences
 
 _BRIEF = re.compile(
@@ -37,6 +40,28 @@ MAX_STORIES = 8
 def asks_for_brief(question: str) -> bool:
     """ "What moved markets this week?", "top stories", "market recap"."""
     return bool(_BRIEF.search(question))
+
+
+def draft_brief(
+    store: NewsStore, filters: Filters, as_of: date | None, limit: int
+) -> tuple[Drafted, date | None, date | None]:
+    """The brief of the filters' window, and the window: `since`..`until`, or the 7 days
+    up to `until`, `as_of` or the newest news stored."""
+    newest = store.newest_day()
+    last = filters.until or as_of or (from_day_number(newest) if newest is not None else None)
+    if last is None:
+        return Drafted(EMPTY_CORPUS, [EMPTY_CORPUS], [], abstained=True), None, None
+    first = filters.since or last - timedelta(days=6)
+    days = DayRange(to_day_number(first), to_day_number(last), undated=False)
+    articles = store.articles_naming(filters.entities) if filters.entities else None
+    chunk_ids = store.chunk_ids(days, filters.publishers, articles)
+    ids = sorted({chunk_id.rsplit(":", 1)[0] for chunk_id in chunk_ids})
+    if not ids:
+        message = f"No news was published between {first} and {last}."
+        return Drafted(message, [message], [], abstained=True), first, last
+    found = stories(store.article_records(ids), store.first_chunks(ids))
+    text, sources = brief_text(found[:limit])
+    return Drafted(text, [text], sources, abstained=False, evidence=1.0), first, last
 
 
 @dataclass
@@ -69,7 +94,8 @@ def stories(
             story = Story(opening, vector=vector, words=words)
             found.append(story)
         story.articles.append((article_id, meta, opening))
-    found.sort(key=lambda s: (-s.publishers, -len(s.articles), _negated(s.newest)))
+    found.sort(key=lambda story: story.newest, reverse=True)  # ties: the newest first
+    found.sort(key=lambda story: (-story.publishers, -len(story.articles)))
     return found
 
 
@@ -78,10 +104,6 @@ def _same(story: Story, words: set[str], vector: np.ndarray) -> bool:
     if union and len(story.words & words) / len(union) >= _SAME_OPENING:
         return True
     return story.vector is not None and float(story.vector @ vector) >= _SAME_VECTOR
-
-
-def _negated(day: str) -> tuple[int, ...]:
-    return tuple(-ord(c) for c in day)
 
 
 def brief_text(chosen: Sequence[Story]) -> tuple[str, list[Source]]:
