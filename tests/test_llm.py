@@ -59,6 +59,8 @@ def assert_grounded(answer: Answer) -> None:
     """What a reader may rely on in any answer, whoever wrote it."""
     given = {s.n: s for s in answer.sources}
     body = answer.text.split("\n\n(")[0]  # the checker's note may quote dropped text
+    # "Sentence. [2]" cites for the sentence before it, as "Sentence [2]." does.
+    body = re.sub(r"([.!?])((?:\s*\[\d+\])+)", r"\2\1", body)
     for sentence in re.split(r"(?<=[.!?])\s+", body):
         cited = [int(n) for n in MARKER.findall(sentence)]
         assert all(n in given for n in cited), sentence
