@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, replace
 
-from ingest.annotate.entities import find_aliases, find_entities
+from ingest.annotate.entities import find_aliases, find_entities, names_in
 from ingest.annotate.names import is_org
 from ingest.annotate.quotes import Quote, find_quotes
 
@@ -20,12 +20,12 @@ def annotate(title: str, text: str) -> Notes:
     """Quotes with their speakers, and the names; a speaker the article names in
     short ("Halvorsen said") is the organisation it named in full ("Halvorsen Chemicals")."""
     quotes = find_quotes(text)
-    entities = find_entities(title, text, quotes)
-    orgs = [name for name in entities if is_org(name) and len(name.split()) > 1]
+    named = names_in(title, text)
+    orgs = [n for n in find_entities(quotes, named) if is_org(n) and len(n.split()) > 1]
     quotes = [_in_full(quote, orgs) for quote in quotes]
     entities = [
         name
-        for name in find_entities(title, text, quotes)
+        for name in find_entities(quotes, named)
         if " " in name or not any(org.split()[0] == name for org in orgs)
     ]
     return Notes(quotes, entities, find_aliases(text))

@@ -27,29 +27,29 @@ from ingest.sentences import split_sentences
 _MAX_WORDS = 6  # longer capitalised runs are headlines, not names
 
 
-def find_entities(title: str, text: str, quotes: Sequence[Quote]) -> list[str]:
-    """The names, as first written, one per key, in order of first mention."""
+def find_entities(quotes: Sequence[Quote], named: Sequence[str]) -> list[str]:
+    """The names, as first written, one per key: the speakers and their employers first,
+    then the names the text gives (`names_in`)."""
     found: dict[str, str] = {}
-
-    def keep(name: str) -> None:
+    spoken = [name for quote in quotes for name in (quote.speaker, quote.org) if name]
+    for name in [*spoken, *named]:
         key = entity_key(name)
-        if key and name and len(name.split()) <= _MAX_WORDS:
+        if key and len(name.split()) <= _MAX_WORDS:
             found.setdefault(key, name)
+    return list(found.values())
 
-    for quote in quotes:
-        keep(quote.speaker)
-        if quote.org:
-            keep(quote.org)
+
+def names_in(title: str, text: str) -> list[str]:
+    """The indices, tickers and organisations a title and text name, in order."""
+    named: list[str] = []
     for body in [title, *split_sentences(text)]:  # a name never runs over a full stop
-        for match in INDEX.finditer(body):
-            keep(match.group(0))
-        for match in TICKER.finditer(body):
-            keep(match.group(0))
+        named += [match.group(0) for match in INDEX.finditer(body)]
+        named += [match.group(0) for match in TICKER.finditer(body)]
         for raw in NAME.findall(body):
             name = _before_title(clean_name(raw))
             if name and (is_org(name) or entity_key(name) in KNOWN_ORGS):
-                keep(name)
-    return list(found.values())
+                named.append(name)
+    return named
 
 
 def _before_title(name: str) -> str:

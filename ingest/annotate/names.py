@@ -74,6 +74,8 @@ _SUFFIXES = frozenset(
     sa ag nv se ab asa spa index""".split()  # noqa: SIM905
 )
 _POSSESSIVE = re.compile(r"['’]s$")
+_KEEPS_FULL_STOP = re.compile(r"(?:[A-Z]\.)+|(?:Inc|Co|Corp|Ltd)\.")  # "U.S.", "Inc."
+_GENERIC = ORG_WORDS | NOT_NAMES | {"central"}  # words that name nothing on their own
 _DESCRIPTOR = re.compile(r"-(?:based|listed|owned|backed|born|run)$")  # "US-based"
 
 
@@ -86,11 +88,11 @@ def clean_name(raw: str) -> str:
     if not words:
         return ""
     last = words[-1]
-    if last.endswith(".") and not re.fullmatch(r"(?:[A-Z]\.)+|(?:Inc|Co|Corp|Ltd)\.", last):
+    if last.endswith(".") and not _KEEPS_FULL_STOP.fullmatch(last):
         last = last[:-1]
     words[-1] = _POSSESSIVE.sub("", last)
     # A thing's name has a word of its own: "Banks" or "Central Bank" alone is not one.
-    if all(w.lower().strip(".") in ORG_WORDS | NOT_NAMES | {"central"} for w in words):
+    if all(w.lower().strip(".") in _GENERIC for w in words):
         return ""
     return " ".join(w for w in words if w)
 
