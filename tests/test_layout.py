@@ -38,6 +38,7 @@ RANKS = {
     "bot.eval": 9,
     "ui": 10,
     "bot.cli": 11,  # the command line: the top, it starts the web chat too
+    "bot.__main__": 12,  # `python -m bot`: the command line
 }
 
 

@@ -96,6 +96,9 @@ def test_fresh_venv_with_stock_pip_ingests_and_answers(
     newsbot = [str(stock_venv / "bin" / "newsbot"), "--data-dir", str(tmp_path / "data")]
     version = run([newsbot[0], "--version"], env=user_env, cwd=tmp_path)
     assert version.stdout.strip() == f"newsbot {VERSION}", version.stderr
+    python = str(stock_venv / "bin" / "python")
+    module = run([python, "-m", "bot", "--version"], env=user_env, cwd=tmp_path)
+    assert module.stdout == version.stdout, module.stderr  # `python -m bot` is `newsbot`
     ingested = run([*newsbot, "ingest", str(seed_article)], env=user_env, cwd=tmp_path)
     assert ingested.returncode == 0, ingested.stderr[-3000:]
     assert ingested.stdout.startswith("added 1,"), ingested.stdout
