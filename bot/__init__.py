@@ -8,7 +8,7 @@ from importlib.metadata import PackageNotFoundError, version
 
 from bot.newsbot import NewsBot
 from bot.settings import Settings
-from bot.types import Answer, AnswerStream, Source, Turn
+from bot.types import Answer, AnswerStream, Passage, Source, Turn
 from ingest.errors import (
     BadDate,
     BadInput,
@@ -32,6 +32,7 @@ __all__ = [
     "ModelUnavailable",
     "NewsBot",
     "NewsbotError",
+    "Passage",
     "Settings",
     "Source",
     "StoreUnavailable",

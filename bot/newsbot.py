@@ -25,6 +25,7 @@ from bot.answer.llm import load_writer
 from bot.answer.quotes import draft_quotes, quote_question
 from bot.answer.timeline import draft_timeline, timeline_question
 from bot.answer.writer import QuotingWriter, Writer
+from bot.langchain_retriever import NewsRetriever
 from bot.question.followup import reading_query, search_query
 from bot.question.time_phrases import (
     asks_about_time,
@@ -35,6 +36,7 @@ from bot.question.time_phrases import (
 from bot.retrieval.retriever import Filters, Passage, Retriever
 from bot.settings import Settings
 from bot.types import EMPTY_CORPUS, Answer, AnswerStream, Turn
+from bot.types import Passage as PublicPassage
 from ingest.dates import parse_date
 from ingest.encoders.base import Embedder
 from ingest.encoders.reranker import Reranker, load_reranker
@@ -299,6 +301,38 @@ class NewsBot:
             k,
         )
 
+    def search(
+        self,
+        query: str,
+        *,
+        k: int = 5,
+        since: DateLike = None,
+        until: DateLike = None,
+        publishers: Sequence[str] | None = None,
+        entities: Sequence[str] | None = None,
+        as_of: DateLike = None,
+    ) -> list[PublicPassage]:
+        """The `k` passages that best match `query`, best first, each with the article
+        it comes from: what an answer is drafted from, for callers that write their own
+        (a LangChain chain, an assistant through MCP). Options as for `ask`."""
+        filters = Filters(
+            _to_date(since, "since"),
+            _to_date(until, "until"),
+            tuple(publishers or ()),
+            tuple(entities or ()),
+        )
+        if filters.entities and not self.store.articles_naming(filters.entities):
+            return []
+        found = self.passages(query, filters, _to_date(as_of, "as_of"), k=k)
+        best = sorted(found, key=lambda passage: -passage.score)[:k]
+        return [_public(passage) for passage in best]
+
+    def as_retriever(self, **options: Any) -> NewsRetriever:
+        """This bot as a LangChain retriever (`langchain_core` `BaseRetriever`), for
+        `create_retrieval_chain` and the like: `nb.as_retriever(k=4, since="2025-02-01")`.
+        Options as for `search`; each `Document` carries the passage's metadata."""
+        return NewsRetriever(newsbot=self, **options)
+
     def brief(
         self,
         *,
@@ -402,6 +436,20 @@ class NewsBot:
             "collection": self.store.name,
             "embedding_model": self.settings.embedding_model,
         }
+
+
+def _public(passage: Passage) -> PublicPassage:
+    meta = passage.hit.metadata
+    return PublicPassage(
+        text=passage.hit.text,
+        title=str(meta.get("title") or ""),
+        publisher=str(meta.get("source") or ""),
+        url=str(meta.get("url") or ""),
+        published=parse_date(meta.get("published")),
+        article_id=passage.article_id,
+        chunk_id=passage.hit.chunk_id,
+        score=round(passage.score, 4),
+    )
 
 
 def _legacy_options(legacy: tuple[Any, ...], options: dict[str, Any], method: str) -> Any:

@@ -54,6 +54,24 @@ class Source:
 
 
 @dataclass(frozen=True)
+class Passage:
+    """One passage `NewsBot.search` found: a chunk of an article, with what cites it."""
+
+    text: str
+    title: str
+    publisher: str
+    url: str
+    published: date | None
+    article_id: str
+    chunk_id: str
+    score: float
+
+    def to_dict(self) -> dict[str, Any]:
+        fields = asdict(self)
+        return {**fields, "published": self.published.isoformat() if self.published else None}
+
+
+@dataclass(frozen=True)
 class Answer:
     """Answer text with `[n]` markers, and the sources those markers point to."""
 

@@ -34,6 +34,7 @@ RANKS = {
     "bot.retrieval": 6,
     "bot.answer": 7,
     "bot.newsbot": 8,
+    "bot.langchain_retriever": 8,  # built by NewsBot.as_retriever, knows it only as Any
     "bot": 9,  # the package's public names
     "bot.eval": 9,
     "ui": 10,
