@@ -95,6 +95,12 @@ def build_parser() -> argparse.ArgumentParser:
     serve = commands.add_parser("serve", help="Start the web chat.")
     serve.add_argument("--host", default="127.0.0.1", help="Interface to bind (default local).")
     serve.add_argument("--port", type=int, default=7860, help="Port (default 7860).")
+    serve.add_argument(
+        "--mcp",
+        action="store_true",
+        help="Also serve the ask, search and brief tools to MCP clients (Claude Desktop, "
+        "Cursor, ...) at /gradio_api/mcp/; needs pip install 'newsbot[mcp]'.",
+    )
 
     evaluation = commands.add_parser("eval", help="Measure answer quality on a question set.")
     eval_command.add_arguments(evaluation)
@@ -170,7 +176,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         if args.command == "serve":
             from ui.server import serve
 
-            serve(bot, host=args.host, port=args.port)
+            serve(bot, host=args.host, port=args.port, mcp=args.mcp)
             return 0
         return eval_command.run(args, settings)
     except NewsbotError as error:  # what the user can fix; anything else is a bug

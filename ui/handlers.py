@@ -112,7 +112,7 @@ class Handlers:
         turns = history[:index]
         yield from self.chat(question, turns, since, until, publishers, as_of, writer, entities)
 
-    def brief(self, since: str, until: str, entities: list[str] | None) -> str:
+    def show_brief(self, since: str, until: str, entities: list[str] | None) -> str:
         """The main stories of the window, as the Brief tab shows them."""
         try:
             answer = self.bot.brief(
@@ -125,13 +125,24 @@ class Handlers:
             return "⚠️ Sorry, the brief failed on the server; the log has the details."
         return f"### {render.md_text(answer.question)}\n\n" + render.answer_markdown(answer)
 
-    def brief_api(
+    # The three methods below are the API (`/ask`, `/search`, `/brief`) and, with
+    # `newsbot serve --mcp`, the MCP tools: their names and docstrings are what an
+    # assistant sees, so the docstrings are written for it.
+
+    def brief(
         self, since: str = "", until: str = "", entities: list[str] | None = None
     ) -> dict[str, Any]:
-        """The main stories published between since and until (YYYY-MM-DD; default the
-        7 days up to the newest news), optionally only those naming any of `entities`
-        (companies, people, indices, tickers), one cited line each, most widely carried
-        first."""
+        """What moved the markets: the main news stories of a period, one cited line each.
+
+        Copies of one story from different publishers are merged, and the story most
+        publishers carried comes first. Returns the text (one line per story, with [n]
+        markers) and the numbered sources (title, publisher, url, published date).
+
+        Args:
+            since: First publication day, YYYY-MM-DD; "" for 6 days before `until`.
+            until: Last publication day, YYYY-MM-DD; "" for the newest news stored.
+            entities: Only stories naming any of these companies, people, indices or tickers.
+        """
         try:
             answer = self.bot.brief(
                 since=since or None, until=until or None, entities=entities or None
@@ -139,6 +150,44 @@ class Handlers:
         except NewsbotError as error:
             raise gr.Error(str(error)) from error
         return answer.to_dict()
+
+    def search(
+        self,
+        query: str,
+        k: int = 5,
+        since: str = "",
+        until: str = "",
+        publishers: list[str] | None = None,
+        entities: list[str] | None = None,
+    ) -> list[dict[str, Any]]:
+        """Search the ingested market news: the passages that best match a query.
+
+        Use it to read the news yourself; `ask` writes a cited answer instead. Each
+        passage has its text and the article it comes from: title, publisher, url,
+        published date (YYYY-MM-DD), article_id, chunk_id, and a relevance score.
+
+        Args:
+            query: What to look for, e.g. "Hang Seng index targets".
+            k: How many passages to return (1-50).
+            since: Only news published on or after this day, YYYY-MM-DD; "" for no bound.
+            until: Only news published on or before this day, YYYY-MM-DD; "" for no bound.
+            publishers: Only news from these publishers; empty for all.
+            entities: Only news naming any of these companies, people, indices or tickers.
+        """
+        if not (query or "").strip():
+            raise gr.Error("Search for something: the query is empty.")
+        try:
+            found = self.bot.search(
+                query.strip(),
+                k=max(1, min(int(k), 50)),
+                since=since or None,
+                until=until or None,
+                publishers=publishers or None,
+                entities=entities or None,
+            )
+        except NewsbotError as error:
+            raise gr.Error(str(error)) from error
+        return [passage.to_dict() for passage in found]
 
     def add_news(
         self, files: list[str] | None, urls: str, progress: Any = _TRACK_TQDM
@@ -171,19 +220,28 @@ class Handlers:
             names,
         )
 
-    def ask_api(
+    def ask(
         self,
         question: str,
         since: str = "",
         until: str = "",
         as_of: str = "",
         entities: list[str] | None = None,
+        publishers: list[str] | None = None,
     ) -> dict[str, Any]:
-        """Answer `question` from the stored news; returns the answer and its sources as data.
+        """Answer a question about the ingested market news, citing the articles used.
 
-        since/until: YYYY-MM-DD bounds on publication dates ("" for none); as_of: the date
-        that "this week" and the like refer to ("" for today); entities: only news naming
-        any of these companies, people, indices or tickers.
+        Returns the answer text with [n] markers and the numbered sources (title,
+        publisher, url, published date, the quoted passage, whether it was cited). When
+        the news has nothing on the question it says so (abstained is true).
+
+        Args:
+            question: The question, e.g. "Who raised Hang Seng targets and why?".
+            since: Only news published on or after this day, YYYY-MM-DD; "" for no bound.
+            until: Only news published on or before this day, YYYY-MM-DD; "" for no bound.
+            as_of: The day "this week" and "latest" count from, YYYY-MM-DD; "" for today.
+            entities: Only news naming any of these companies, people, indices or tickers.
+            publishers: Only news from these publishers; empty for all.
         """
         if not (question or "").strip():
             raise gr.Error("Ask a question: the question is empty.")
@@ -194,6 +252,7 @@ class Handlers:
                 until=until or None,
                 as_of=as_of or None,
                 entities=entities or None,
+                publishers=publishers or None,
             )
         except NewsbotError as error:
             raise gr.Error(str(error)) from error

@@ -36,7 +36,7 @@ _CONCURRENCY = "newsbot"
 _INGEST_CONCURRENCY = "newsbot-ingest"
 
 
-def build_app(bot: NewsBot, handoff: ServerLock | None = None) -> gr.Blocks:
+def build_app(bot: NewsBot, handoff: ServerLock | None = None, mcp: bool = False) -> gr.Blocks:
     """The gradio Blocks of the chat and the `/ask` API, over `bot`.
 
     With `handoff` (the lock this server holds on its data dir), an undocumented
@@ -44,13 +44,18 @@ def build_app(bot: NewsBot, handoff: ServerLock | None = None) -> gr.Blocks:
     secret: how `newsbot ingest` adds news to a data dir while this server runs on it.
 
     Behind a login the page is built without anything from the store (gradio embeds the
-    built page's config in the login page too); the page load fills it in, logged in."""
+    built page's config in the login page too); the page load fills it in, logged in.
+
+    With `mcp`, the documented endpoints are the ones an assistant should call, since
+    gradio makes each of them an MCP tool: `/ask`, `/search`, `/brief`. The page's own
+    `/chat` and `/add_news` stay callable but undocumented."""
     private = bot.settings.auth_pair() is not None
     stored = [] if private else metadatas(bot)
     questions = render.example_questions(stored)
     publishers = publishers_of(stored)
     names = [] if private else entity_choices(bot)
     act = Handlers(bot, handoff)
+    page_api: Any = "undocumented" if mcp else "public"
     writers = act.writers
 
     with gr.Blocks(title=TITLE, analytics_enabled=False) as demo:
@@ -157,6 +162,7 @@ def build_app(bot: NewsBot, handoff: ServerLock | None = None) -> gr.Blocks:
             inputs,
             outputs,
             api_name="chat",
+            api_visibility=page_api,
             show_progress="minimal",
             **answer_slots,
         )
@@ -178,19 +184,21 @@ def build_app(bot: NewsBot, handoff: ServerLock | None = None) -> gr.Blocks:
             [uploads, urls],
             [report, corpus, only, uploads, urls, chatbot, naming, brief_naming],
             api_name="add_news",
+            api_visibility=page_api,
             show_progress_on=report,
             **ingest_slot,
         )
         brief_go.click(
-            act.brief,
+            act.show_brief,
             [brief_since, brief_until, brief_naming],
             brief,
             api_visibility="private",
             show_progress_on=brief,
             **answer_slots,
         )
-        gr.api(act.ask_api, api_name="ask", **answer_slots)
-        gr.api(act.brief_api, api_name="brief", **answer_slots)
+        gr.api(act.ask, api_name="ask", **answer_slots)
+        gr.api(act.search, api_name="search", **answer_slots)
+        gr.api(act.brief, api_name="brief", **answer_slots)
         if handoff is not None:
             gr.api(
                 act.ingest_local,

@@ -48,6 +48,7 @@ import os
 # Before gradio is imported: gradio reads this at import and launch time.
 os.environ["GRADIO_ANALYTICS_ENABLED"] = "False"
 
+import importlib.util
 from pathlib import Path
 
 import gradio as gr
@@ -58,21 +59,30 @@ from ui import render, server_lock
 from ui.layout import build_app
 from ui.server_lock import ServerLock
 
+MCP_PATH = "gradio_api/mcp/"  # gradio's MCP endpoint, streamable HTTP (…/sse: SSE)
+
 
 def start(
     bot: NewsBot,
     host: str = "127.0.0.1",
     port: int = 7860,
     handoff: ServerLock | None = None,
+    mcp: bool = False,
 ) -> gr.Blocks:
     """Launch the web chat on http://host:port/ in the background; returns the app.
 
     Login is required when the `auth` setting (NEWSBOT_AUTH=user:password) is set;
     uploads above `max_upload_mb` are refused. A port that is taken raises BadSetting.
+    `mcp`: also an MCP server (gradio's, at /gradio_api/mcp/) whose tools are ask,
+    search and brief; it needs the `mcp` extra.
     """
     settings = bot.settings
+    if mcp and importlib.util.find_spec("mcp") is None:
+        raise BadSetting(
+            "--mcp needs the MCP extra, which is not installed: pip install 'newsbot[mcp]'"
+        )
     bot.warm_up()
-    demo = build_app(bot, handoff).queue(default_concurrency_limit=1)
+    demo = build_app(bot, handoff, mcp).queue(default_concurrency_limit=1)
     try:
         demo.launch(
             server_name=host,
@@ -87,13 +97,14 @@ def start(
             auth=settings.auth_pair(),
             max_file_size=int(settings.max_upload_mb * 1024 * 1024),
             js=render.MARKER_JS,
+            mcp_server=mcp,
         )
     except OSError as error:
         raise BadSetting(f"cannot serve on {host}:{port}: {error}") from error
     return demo
 
 
-def serve(bot: NewsBot, host: str = "127.0.0.1", port: int = 7860) -> None:
+def serve(bot: NewsBot, host: str = "127.0.0.1", port: int = 7860, mcp: bool = False) -> None:
     """Start the web chat and block until interrupted (Ctrl-C).
 
     It claims the data dir (`ui.server_lock`) for as long as it runs, so that
@@ -103,8 +114,10 @@ def serve(bot: NewsBot, host: str = "127.0.0.1", port: int = 7860) -> None:
     local = "127.0.0.1" if host in ("0.0.0.0", "::", "") else host
     lock = server_lock.claim(data_dir, f"http://{local}:{port}/")
     try:
-        demo = start(bot, host, port, handoff=lock)
+        demo = start(bot, host, port, handoff=lock, mcp=mcp)
         print(f"newsbot web chat on {demo.local_url}  (API: /ask; Ctrl-C to stop)", flush=True)
+        if mcp:
+            print(f"MCP server (streamable HTTP): {demo.local_url}{MCP_PATH}", flush=True)
         try:
             demo.block_thread()
         except KeyboardInterrupt:
