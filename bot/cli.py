@@ -7,6 +7,7 @@ generated from the settings object so that the two never drift apart.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import logging
 import sys
@@ -58,6 +59,20 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--version", action="version", version=f"newsbot {__version__}")
     _settings_flags(parser)
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    watch = commands.add_parser(
+        "watch",
+        help="Keep feeds current: read them every --every and ingest what changed.",
+        description="Each round asks every feed only for what changed (ETag / "
+        "Last-Modified), ingests the new and changed entries, and prints one line. A feed "
+        "that is down is reported and asked again next round. While `newsbot serve` runs "
+        "on this data dir, the web chat stores what the rounds find.",
+    )
+    watch.add_argument("feeds", nargs="+", metavar="FEED_OR_URL")
+    watch.add_argument("--every", default="15m", help="Time between rounds: 30s, 15m, 2h.")
+    watch.add_argument(
+        "--rounds", type=int, default=None, help="Stop after this many rounds (default: never)."
+    )
 
     ingest = commands.add_parser("ingest", help="Add files, folders, URLs or feeds.")
     ingest.add_argument("items", nargs="+", metavar="PATH_OR_URL")
@@ -173,6 +188,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             return _stats(bot, args)
         if args.command == "brief":
             return _brief(bot, args)
+        if args.command == "watch":
+            return _watch(bot, args)
         if args.command == "serve":
             from ui.server import serve
 
@@ -184,18 +201,45 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 2
 
 
-def _ingest(bot: Any, args: argparse.Namespace) -> int:
+def _store(bot: Any, items: list[str], progress: bool) -> dict[str, Any]:
     """Ingest here, or, while a web chat serves this data dir, have it ingest the items."""
     from ingest.sources.web import is_url
     from ui import server_lock
 
     lock = server_lock.live_lock(bot.settings.data_dir)
     if lock is None:
-        report = bot.ingest(args.items, progress=True).to_dict()
-    else:
+        return dict(bot.ingest(items, progress=progress).to_dict())
+    if progress:
         print(f"handing the news to the web chat serving this data dir ({lock.url})")
-        items = [item if is_url(item) else str(Path(item).resolve()) for item in args.items]
-        report = server_lock.hand_over(lock, items, bot.settings.auth_pair())
+    local = [item if is_url(item) else str(Path(item).resolve()) for item in items]
+    return dict(server_lock.hand_over(lock, local, bot.settings.auth_pair()))
+
+
+def _watch(bot: Any, args: argparse.Namespace) -> int:
+    from bot.watch import Round, every_seconds, watch
+
+    every = every_seconds(args.every)
+
+    def report(done: Round) -> None:
+        print(done.line(), flush=True)
+        for failure in done.failed:
+            print(f"FAILED {failure}", file=sys.stderr, flush=True)
+
+    with contextlib.suppress(KeyboardInterrupt):
+        watch(
+            args.feeds,
+            Path(bot.settings.data_dir),
+            bot.fetch_policy(),
+            lambda items: _store(bot, items, progress=False),
+            every,
+            args.rounds,
+            report,
+        )
+    return 0
+
+
+def _ingest(bot: Any, args: argparse.Namespace) -> int:
+    report = _store(bot, args.items, progress=True)
     if args.json:
         print(json.dumps(report, indent=2))
     else:

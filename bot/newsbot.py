@@ -45,6 +45,7 @@ from ingest.encoders.transformer import load_embedder
 from ingest.errors import BadDate
 from ingest.index.store import NewsStore, collection_name, open_store
 from ingest.pipeline import ingest
+from ingest.sources.feeds import load_states
 from ingest.sources.web import FetchPolicy
 from ingest.types import IngestReport, Limits
 from ingest.write_lock import exclusive
@@ -205,12 +206,7 @@ class NewsBot:
             self.index_embedder,
             chunk_size=self.settings.chunk_size,
             chunk_overlap=self.settings.chunk_overlap,
-            fetch=FetchPolicy(
-                deadline=self.settings.fetch_timeout,
-                max_bytes=max_bytes,
-                max_redirects=self.settings.max_redirects,
-                allow_private=self.settings.allow_private_urls,
-            ),
+            fetch=self.fetch_policy(),
             limits=Limits(
                 max_file_bytes=max_bytes,
                 max_article_chars=self.settings.max_article_chars,
@@ -218,6 +214,15 @@ class NewsBot:
             ),
             progress=progress,
             yield_to_answers=yield_to_answers,
+        )
+
+    def fetch_policy(self) -> FetchPolicy:
+        """What fetching a page or feed may cost and where it may go (the settings')."""
+        return FetchPolicy(
+            deadline=self.settings.fetch_timeout,
+            max_bytes=int(self.settings.max_file_mb * 2**20),
+            max_redirects=self.settings.max_redirects,
+            allow_private=self.settings.allow_private_urls,
         )
 
     def ask(self, question: str, *legacy: Any, **options: Any) -> Answer:
@@ -435,6 +440,10 @@ class NewsBot:
             "chroma": self.settings.chroma_url or "embedded",
             "collection": self.store.name,
             "embedding_model": self.settings.embedding_model,
+            "feeds": {
+                url: {"last_read": state.last_read or None, "last_error": state.last_error}
+                for url, state in load_states(Path(self.settings.data_dir)).items()
+            },
         }
 
 

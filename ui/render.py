@@ -101,7 +101,19 @@ def corpus_summary(stats: Mapping[str, Any]) -> str:
     undated = int(stats.get("undated_articles") or 0)
     if undated:
         parts.append(f"{undated} undated")
+    feeds: dict[str, Any] = dict(stats.get("feeds") or {})
+    if feeds:
+        parts.append("feeds: " + ", ".join(_feed_read(url, feed) for url, feed in feeds.items()))
     return " · ".join(parts)
+
+
+def _feed_read(url: str, feed: Mapping[str, Any]) -> str:
+    """ "news.example.com/feed.xml read 2025-02-21 08:15 UTC" (or why it could not be)."""
+    where = md_text(url.split("://", 1)[-1])
+    read = str(feed.get("last_read") or "")
+    when = f"read {read[:16].replace('T', ' ')} UTC" if read else "not read yet"
+    error = str(feed.get("last_error") or "")
+    return f"{where} {when}" + (f" (last try failed: {md_text(error)})" if error else "")
 
 
 def example_questions(metadatas: Iterable[Mapping[str, Any]], limit: int = 4) -> list[str]:

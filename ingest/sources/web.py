@@ -52,12 +52,12 @@ def is_url(item: str) -> bool:
 
 def load_url(url: str, policy: FetchPolicy) -> Iterator[Loaded]:
     try:
-        response = _fetch(url, policy)
+        response = fetch(url, policy)
     except FetchRefused as error:
         yield Failure(url, str(error))
         return
     except httpx.HTTPError as error:
-        yield Failure(url, f"cannot fetch ({_describe(error)}); check the URL and your network")
+        yield Failure(url, f"cannot fetch ({describe(error)}); check the URL and your network")
         return
     content_type = response.headers.get("content-type", "").lower()
     body = response.text
@@ -67,9 +67,10 @@ def load_url(url: str, policy: FetchPolicy) -> Iterator[Loaded]:
         yield from extract_html(body, url, url=str(response.url))
 
 
-def _fetch(url: str, policy: FetchPolicy) -> httpx.Response:
+def fetch(url: str, policy: FetchPolicy, headers: dict[str, str] | None = None) -> httpx.Response:
     """GET `url` within the policy: every hop's address checked, the body read in pieces
-    against the deadline and the size limit."""
+    against the deadline and the size limit. `headers`: a conditional request's
+    (If-None-Match, If-Modified-Since), whose "304 Not Modified" is returned, not raised."""
     started = time.monotonic()
     hooks = {"request": [] if policy.allow_private else [_refuse_private]}
     with (
@@ -77,11 +78,13 @@ def _fetch(url: str, policy: FetchPolicy) -> httpx.Response:
             timeout=policy.deadline,
             follow_redirects=True,
             max_redirects=policy.max_redirects,
-            headers={"User-Agent": _USER_AGENT},
+            headers={"User-Agent": _USER_AGENT, **(headers or {})},
             event_hooks=hooks,
         ) as client,
         client.stream("GET", url) as response,
     ):
+        if response.status_code == httpx.codes.NOT_MODIFIED:
+            return httpx.Response(response.status_code, headers=response.headers)
         response.raise_for_status()
         body = bytearray()
         for piece in response.iter_bytes():
@@ -120,7 +123,7 @@ def _refuse_private(request: httpx.Request) -> None:
             )
 
 
-def _describe(error: httpx.HTTPError) -> str:
+def describe(error: httpx.HTTPError) -> str:
     if isinstance(error, httpx.HTTPStatusError):
         return f"HTTP {error.response.status_code}"
     if isinstance(error, httpx.TimeoutException):
@@ -143,13 +146,25 @@ def _load_feed(url: str, body: str, policy: FetchPolicy) -> Iterator[Loaded]:
         problem = getattr(feed, "bozo_exception", None) or "no entries"
         yield Failure(url, f"not a valid RSS/Atom feed ({problem})")
         return
-    publisher = feed.feed.get("title", "") or urlparse(url).hostname or ""
     for number, entry in enumerate(feed.entries, 1):
-        try:
-            yield from _load_entry(entry, publisher, policy)
-        except Exception as error:  # one odd entry must not stop the feed
-            where = entry.get("link") or f"{url} (entry {number})"
-            yield Failure(where, f"cannot read this feed entry ({type(error).__name__}: {error})")
+        yield from load_entry(url, feed, number, entry, policy)
+
+
+def load_entry(
+    url: str,
+    feed: feedparser.FeedParserDict,
+    number: int,
+    entry: feedparser.FeedParserDict,
+    policy: FetchPolicy,
+) -> Iterator[Loaded]:
+    """Entry `number` of the feed at `url` as an article (its page fetched when the
+    entry holds only a summary); whatever goes wrong is this entry's failure only."""
+    publisher = feed.feed.get("title", "") or urlparse(url).hostname or ""
+    try:
+        yield from _load_entry(entry, publisher, policy)
+    except Exception as error:  # one odd entry must not stop the feed
+        where = entry.get("link") or f"{url} (entry {number})"
+        yield Failure(where, f"cannot read this feed entry ({type(error).__name__}: {error})")
 
 
 def _load_entry(
@@ -162,10 +177,10 @@ def _load_entry(
     inline = _entry_text(entry)
     if link and len(inline) < _FULL_ENTRY_CHARS:
         try:
-            page = _fetch(link, policy)
+            page = fetch(link, policy)
         except httpx.HTTPError as error:
             if not inline:
-                reason = str(error) if isinstance(error, FetchRefused) else _describe(error)
+                reason = str(error) if isinstance(error, FetchRefused) else describe(error)
                 yield Failure(link, f"feed entry cannot be fetched ({reason})")
                 return
         else:
