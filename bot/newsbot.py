@@ -257,12 +257,7 @@ class NewsBot:
         started = time.perf_counter()
         question, prefixed_as_of = split_as_of(question)
         reference = _to_date(as_of, "as_of") or prefixed_as_of
-        filters = Filters(
-            _to_date(since, "since"),
-            _to_date(until, "until"),
-            tuple(publishers or ()),
-            tuple(entities or ()),
-        )
+        filters = _filters(since, until, publishers, entities)
         query = self._search_query(question, history or [])
         drafted = self._draft(question, query, filters, reference)
         # Nothing retrieved: the bot's own message stands, whoever writes.
@@ -320,12 +315,7 @@ class NewsBot:
         """The `k` passages that best match `query`, best first, each with the article
         it comes from: what an answer is drafted from, for callers that write their own
         (a LangChain chain, an assistant through MCP). Options as for `ask`."""
-        filters = Filters(
-            _to_date(since, "since"),
-            _to_date(until, "until"),
-            tuple(publishers or ()),
-            tuple(entities or ()),
-        )
+        filters = _filters(since, until, publishers, entities)
         if filters.entities and not self.store.articles_naming(filters.entities):
             return []
         found = self.passages(query, filters, _to_date(as_of, "as_of"), k=k)
@@ -352,12 +342,7 @@ class NewsBot:
         first (copies of one story merged). The window defaults to the 7 days up to
         `until`, else `as_of`, else the newest news stored."""
         started = time.perf_counter()
-        filters = Filters(
-            _to_date(since, "since"),
-            _to_date(until, "until"),
-            tuple(publishers or ()),
-            tuple(entities or ()),
-        )
+        filters = _filters(since, until, publishers, entities)
         self.store.catch_up()
         drafted, first, last = draft_brief(self.store, filters, _to_date(as_of, "as_of"), limit)
         question = "What moved markets" + (f", {first} to {last}?" if first and last else "?")
@@ -488,6 +473,21 @@ def _legacy_options(legacy: tuple[Any, ...], options: dict[str, Any], method: st
             )
         options["publishers"] = options.get("publishers") or options.pop("sources")
     return options
+
+
+def _filters(
+    since: DateLike,
+    until: DateLike,
+    publishers: Sequence[str] | None,
+    entities: Sequence[str] | None,
+) -> Filters:
+    """The filters of an `ask`, `search` or `brief` call, its dates checked."""
+    return Filters(
+        _to_date(since, "since"),
+        _to_date(until, "until"),
+        tuple(publishers or ()),
+        tuple(entities or ()),
+    )
 
 
 def _to_date(value: DateLike, name: str) -> date | None:
