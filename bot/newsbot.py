@@ -44,7 +44,7 @@ from ingest.encoders.static_table import load_static_embedder
 from ingest.encoders.transformer import load_embedder
 from ingest.errors import BadDate
 from ingest.index.store import NewsStore, collection_name, open_store
-from ingest.pipeline import ingest
+from ingest.pipeline import Item, ingest
 from ingest.sources.feeds import load_states
 from ingest.sources.web import FetchPolicy
 from ingest.types import IngestReport, Limits
@@ -183,7 +183,7 @@ class NewsBot:
 
     def ingest(
         self,
-        items: Sequence[str | Path],
+        items: Sequence[Item],
         *,
         progress: bool = False,
         yield_to_answers: bool = False,
@@ -197,7 +197,7 @@ class NewsBot:
             return self._ingest(items, progress, yield_to_answers)
 
     def _ingest(
-        self, items: Sequence[str | Path], progress: bool, yield_to_answers: bool
+        self, items: Sequence[Item], progress: bool, yield_to_answers: bool
     ) -> IngestReport:
         max_bytes = int(self.settings.max_file_mb * 2**20)  # a file's, or a fetched page's
         return ingest(

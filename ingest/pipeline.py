@@ -26,18 +26,21 @@ from ingest.index.store import (
     StoredArticle,
 )
 from ingest.sources.files import Loaded, reader_for
-from ingest.sources.web import FetchPolicy, is_url, load_url
+from ingest.sources.items import Upload, WebUrl, web_url
+from ingest.sources.web import FetchPolicy, load_url
 from ingest.types import Article, Failure, IngestReport, Limits, Notice
 
 # Articles embedded and written per group: big enough for efficient batches and few
 # Chroma calls, small enough that an interrupted run keeps most of its work.
 _GROUP = 256
+# A plain path or string comes from this machine's user; see `ingest.sources.items`.
+Item = str | Path | WebUrl | Upload
 
 log = logging.getLogger(__name__)
 
 
 def ingest(
-    items: Sequence[str | Path],
+    items: Sequence[Item],
     store: NewsStore,
     embedder: Embedder,
     *,
@@ -72,7 +75,7 @@ def ingest(
 
 
 def _read_all(
-    items: Sequence[str | Path],
+    items: Sequence[Item],
     report: IngestReport,
     fetch: FetchPolicy,
     limits: Limits,
@@ -100,45 +103,58 @@ def _read_all(
     return articles
 
 
-def _expand(items: Iterable[str | Path], report: IngestReport) -> Iterator[str | Path]:
+def _expand(items: Iterable[Item], report: IngestReport) -> Iterator[WebUrl | Path]:
+    """The URLs and files the items name: a URL is fetched, an upload read as the one file
+    it is, and only a plain path (this machine's user's own) may name a folder."""
     for item in items:
-        if isinstance(item, str) and is_url(item):
+        if isinstance(item, WebUrl):
             yield item
-            continue
-        path = Path(item).expanduser().resolve()
-        if path.is_dir():
-            files = sorted(p for p in path.rglob("*") if p.is_file() and not _hidden(p, path))
-            supported = [p for p in files if reader_for(p)]
-            if not supported:
-                report.failed.append(Failure(str(path), "folder holds no supported files"))
-            yield from supported
-        elif path.is_file():
-            if reader_for(path):
-                yield path
-            else:
-                report.failed.append(
-                    Failure(
-                        str(path),
-                        f"unsupported file type {path.suffix or '(none)'!r}; "
-                        "use .txt, .md, .html, .htm, .pdf, .json or .jsonl",
-                    )
-                )
+        elif isinstance(item, Upload):
+            yield from _readable(item.path, report)
+        elif isinstance(item, str) and (url := web_url(item)):
+            yield url
         else:
-            report.failed.append(Failure(str(path), "no such file or folder"))
+            yield from _local(Path(item).expanduser().resolve(), report)
+
+
+def _local(path: Path, report: IngestReport) -> Iterator[Path]:
+    if path.is_dir():
+        files = sorted(p for p in path.rglob("*") if p.is_file() and not _hidden(p, path))
+        supported = [p for p in files if reader_for(p)]
+        if not supported:
+            report.failed.append(Failure(str(path), "folder holds no supported files"))
+        yield from supported
+    elif path.is_file():
+        yield from _readable(path, report)
+    else:
+        report.failed.append(Failure(str(path), "no such file or folder"))
+
+
+def _readable(path: Path, report: IngestReport) -> Iterator[Path]:
+    if reader_for(path):
+        yield path
+    else:
+        report.failed.append(
+            Failure(
+                str(path),
+                f"unsupported file type {path.suffix or '(none)'!r}; "
+                "use .txt, .md, .html, .htm, .pdf, .json or .jsonl",
+            )
+        )
 
 
 def _hidden(path: Path, root: Path) -> bool:
     return any(part.startswith(".") for part in path.relative_to(root).parts)
 
 
-def _load(unit: str | Path, fetch: FetchPolicy, max_bytes: int) -> Iterator[Loaded]:
+def _load(unit: WebUrl | Path, fetch: FetchPolicy, max_bytes: int) -> Iterator[Loaded]:
     """What one file or URL holds; whatever it raises becomes its failure, not the batch's.
 
     Readers report what they expect (bad JSON, a broken PDF) themselves; anything else
     (a parser's own bug on hostile input) is logged with its traceback and named here."""
     try:
-        if isinstance(unit, str):
-            yield from load_url(unit, fetch)
+        if isinstance(unit, WebUrl):
+            yield from load_url(unit.text, fetch)
             return
         reader = reader_for(unit)
         assert reader is not None  # _expand only yields readable files

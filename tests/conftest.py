@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import os
-import signal
 import subprocess
 import sys
 import threading
@@ -104,24 +103,39 @@ def trickling_site() -> Iterator[str]:
 
 @contextmanager
 def serving(
-    data: Path, log_path: Path, flags: Sequence[str] = ()
+    data: Path,
+    log_path: Path,
+    flags: Sequence[str] = (),
+    serve_flags: Sequence[str] = (),
+    env: dict[str, str] | None = None,
 ) -> Iterator[tuple[subprocess.Popen[bytes], str]]:
-    """A real `newsbot serve` process on `data` (with global `flags`), and its URL;
-    stopped by Ctrl-C (SIGINT), so that it lets go of the data dir as a user's would."""
+    """A real `newsbot serve` process on `data` (with global `flags`, `serve_flags` after
+    the command and extra `env`), and its URL; stopped as a service manager would."""
     port = free_port()
     with log_path.open("wb") as log:
         server = subprocess.Popen(
-            [NEWSBOT, "--data-dir", str(data), *flags, "serve", "--port", str(port)],
+            [NEWSBOT, "--data-dir", str(data), *flags, "serve", "--port", str(port),
+             *serve_flags],
             stdout=log,
             stderr=subprocess.STDOUT,
-        )
+            env={**os.environ, **(env or {})},
+        )  # fmt: skip
         try:
             url = f"http://127.0.0.1:{port}/"
             wait_for(url, server, seconds=120)
             yield server, url
         finally:
-            server.send_signal(signal.SIGINT)
-            server.wait(timeout=60)
+            stop(server)
+
+
+def stop(process: subprocess.Popen[bytes]) -> None:
+    """SIGTERM, then SIGKILL if it has not ended within 30 s: no process is left behind."""
+    process.terminate()
+    try:
+        process.wait(timeout=30)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        process.wait(timeout=10)
 
 
 @pytest.fixture(scope="session")

@@ -10,17 +10,21 @@ import contextlib
 import hmac
 import json
 import logging
+import threading
 from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
 import gradio as gr
+from gradio.utils import get_upload_folder
 
 from bot.answer.writer import QuotingWriter
 from bot.newsbot import NewsBot
 from bot.question.followup import message_text, plain_turns
 from bot.settings import EXTRACTIVE
 from ingest.errors import NewsbotError
+from ingest.pipeline import Item
+from ingest.sources.items import Upload, upload
 from ui import render
 from ui.background import at_low_priority
 from ui.server_lock import ServerLock
@@ -43,6 +47,8 @@ class Handlers:
         self.bot = bot
         self.handoff = handoff
         self.writers = _writers(bot)
+        # The API's calls (and MCP's) run beside the queue: as many at once as it allows.
+        self._api_slots = threading.BoundedSemaphore(bot.settings.answer_workers)
 
     def summary(self) -> str:
         try:
@@ -144,9 +150,10 @@ class Handlers:
             entities: Only stories naming any of these companies, people, indices or tickers.
         """
         try:
-            answer = self.bot.brief(
-                since=since or None, until=until or None, entities=entities or None
-            )
+            with self._api_slots:
+                answer = self.bot.brief(
+                    since=since or None, until=until or None, entities=entities or None
+                )
         except NewsbotError as error:
             raise gr.Error(str(error)) from error
         return answer.to_dict()
@@ -177,14 +184,15 @@ class Handlers:
         if not (query or "").strip():
             raise gr.Error("Search for something: the query is empty.")
         try:
-            found = self.bot.search(
-                query.strip(),
-                k=max(1, min(int(k), 50)),
-                since=since or None,
-                until=until or None,
-                publishers=publishers or None,
-                entities=entities or None,
-            )
+            with self._api_slots:
+                found = self.bot.search(
+                    query.strip(),
+                    k=max(1, min(int(k), 50)),
+                    since=since or None,
+                    until=until or None,
+                    publishers=publishers or None,
+                    entities=entities or None,
+                )
         except NewsbotError as error:
             raise gr.Error(str(error)) from error
         return [passage.to_dict() for passage in found]
@@ -192,9 +200,14 @@ class Handlers:
     def add_news(
         self, files: list[str] | None, urls: str, progress: Any = _TRACK_TQDM
     ) -> tuple[Any, ...]:
-        """Ingest uploaded files (gradio's temporary copies only) and http(s) URLs."""
+        """Ingest uploaded files (gradio's copies only) and http(s) URLs.
+
+        A visitor's input reaches the pipeline only as `WebUrl`s and `Upload`s: the
+        pipeline reads no path from the page, so nothing typed here can open a file."""
         links, rejected = render.split_urls(urls)
-        items = [*(files or []), *links]
+        uploads, refused = _uploads(files or [])
+        items: list[Item] = [*uploads, *links]
+        rejected += refused
         if not items and not rejected:
             return ("Choose files or paste URLs first.", *[gr.skip()] * 7)
         try:
@@ -206,7 +219,7 @@ class Handlers:
             message = "⚠️ Adding news failed on the server; the log has the details."
             return (message, *[gr.skip()] * 7)
         finally:
-            _discard_uploads(files or [])
+            _discard(uploads)
         stored = metadatas(self.bot)
         names = gr.update(choices=entity_choices(self.bot))
         return (
@@ -246,14 +259,15 @@ class Handlers:
         if not (question or "").strip():
             raise gr.Error("Ask a question: the question is empty.")
         try:
-            answer = self.bot.ask(
-                question.strip(),
-                since=since or None,
-                until=until or None,
-                as_of=as_of or None,
-                entities=entities or None,
-                publishers=publishers or None,
-            )
+            with self._api_slots:
+                answer = self.bot.ask(
+                    question.strip(),
+                    since=since or None,
+                    until=until or None,
+                    as_of=as_of or None,
+                    entities=entities or None,
+                    publishers=publishers or None,
+                )
         except NewsbotError as error:
             raise gr.Error(str(error)) from error
         except Exception as error:
@@ -275,18 +289,28 @@ def _assistant(text: str) -> dict[str, str]:
     return {"role": "assistant", "content": text}
 
 
-def _discard_uploads(files: Sequence[str]) -> None:
+def _uploads(files: Sequence[str]) -> tuple[list[Upload], list[tuple[str, str]]]:
+    """The page's files as `Upload`s; a name outside gradio's upload folder is refused
+    by its last part alone, so the reply says nothing of the server's disk."""
+    folder = Path(get_upload_folder())
+    uploads: list[Upload] = []
+    refused: list[tuple[str, str]] = []
+    for name in files:
+        copy = upload(name, folder)
+        if copy:
+            uploads.append(copy)
+        else:
+            refused.append((Path(str(name)).name, "not a file uploaded through this page"))
+    return uploads, refused
+
+
+def _discard(uploads: Sequence[Upload]) -> None:
     """Delete gradio's copies of uploaded files once read: what they held is stored, and
     a server that runs for weeks must not keep every upload in its temp dir."""
-    from gradio.utils import get_upload_folder
-
-    folder = Path(get_upload_folder()).resolve()
-    for name in files:
-        path = Path(name).resolve()
-        if path.is_relative_to(folder) and path.is_file():
-            path.unlink()
-            with contextlib.suppress(OSError):  # gradio's per-upload folder, when empty
-                path.parent.rmdir()
+    for copy in uploads:
+        copy.path.unlink(missing_ok=True)
+        with contextlib.suppress(OSError):  # gradio's per-upload folder, when empty
+            copy.path.parent.rmdir()
 
 
 def loaded(summary: str, metadatas: list[Any], names: list[tuple[str, str]]) -> tuple[Any, ...]:

@@ -34,6 +34,7 @@ BRIEF_INTRO = (
 # own, so a slow feed or a big upload never holds questions.
 _CONCURRENCY = "newsbot"
 _INGEST_CONCURRENCY = "newsbot-ingest"
+_SWEEP_S = 3600
 
 
 def build_app(bot: NewsBot, handoff: ServerLock | None = None, mcp: bool = False) -> gr.Blocks:
@@ -58,7 +59,9 @@ def build_app(bot: NewsBot, handoff: ServerLock | None = None, mcp: bool = False
     page_api: Any = "undocumented" if mcp else "public"
     writers = act.writers
 
-    with gr.Blocks(title=TITLE, analytics_enabled=False) as demo:
+    # Uploads never added (a page closed before "Add news") go after an hour, and all
+    # at shutdown; those added are deleted as soon as they are stored.
+    with gr.Blocks(title=TITLE, analytics_enabled=False, delete_cache=(_SWEEP_S, _SWEEP_S)) as demo:
         gr.Markdown(INTRO)
         corpus = gr.Markdown("" if private else act.summary(), elem_id="corpus-summary")
         with gr.Tab("Chat", elem_id="chat-tab"), gr.Row(equal_height=False):
@@ -196,9 +199,11 @@ def build_app(bot: NewsBot, handoff: ServerLock | None = None, mcp: bool = False
             show_progress_on=brief,
             **answer_slots,
         )
-        gr.api(act.ask, api_name="ask", **answer_slots)
-        gr.api(act.search, api_name="search", **answer_slots)
-        gr.api(act.brief, api_name="brief", **answer_slots)
+        # Not queued: MCP then calls them in this process, under its own login, instead
+        # of through an HTTP client of gradio's that has none; `Handlers` bounds them.
+        gr.api(act.ask, api_name="ask", queue=False)
+        gr.api(act.search, api_name="search", queue=False)
+        gr.api(act.brief, api_name="brief", queue=False)
         if handoff is not None:
             gr.api(
                 act.ingest_local,

@@ -12,9 +12,10 @@ import html
 import re
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
-from urllib.parse import quote, urlsplit
+from urllib.parse import quote
 
 from bot.types import Answer, Source
+from ingest.sources.items import WebUrl, web_url
 
 EMPTY_CORPUS_NOTE = (
     "No news has been ingested yet, so there are no example questions. "
@@ -26,7 +27,6 @@ _MARKER = r"\[\d+(?:,\s*\d+)*\]"
 _MD_TOKEN = re.compile(rf"({_MARKER})|([\\*_~\[\]()#|!$])")
 _SPACES = re.compile(r"\s+")
 _SENTENCE_END = re.compile(r"(?<=[.!?…])\s+")
-_LINKABLE = ("http", "https")
 # gradio keeps each upload as <temp dir>/gradio/<sha256>/<file name>.
 _UPLOADED = re.compile(r"[\\/]gradio[\\/][0-9a-f]{32,}[\\/]")
 
@@ -50,14 +50,8 @@ def html_text(text: str) -> str:
 
 def safe_url(url: str) -> str:
     """`url` when it is an http(s) link, else "" (no `javascript:`, no local paths)."""
-    url = url.strip()
-    try:
-        parts = urlsplit(url)
-    except ValueError:
-        return ""
-    if parts.scheme.lower() not in _LINKABLE or not parts.netloc:
-        return ""
-    return quote(url, safe=":/?#[]@!&'*+,;=%~-._")
+    link = web_url(url)
+    return quote(link.text, safe=":/?#[]@!&'*+,;=%~-._") if link else ""
 
 
 def local_path(url: str) -> str:
@@ -321,19 +315,19 @@ def ingest_report(report: Any, rejected: Sequence[tuple[str, str]] = ()) -> str:
     return "\n".join(lines)
 
 
-def split_urls(text: str) -> tuple[list[str], list[tuple[str, str]]]:
+def split_urls(text: str) -> tuple[list[WebUrl], list[tuple[str, str]]]:
     """http(s) URLs from the page's box, one per line; anything else is refused (the
     server reads no path a visitor types, only gradio's copies of uploaded files)."""
-    urls: list[str] = []
+    urls: list[WebUrl] = []
     rejected: list[tuple[str, str]] = []
     for line in (text or "").splitlines():
-        line = line.strip()
-        if not line:
+        if not line.strip():
             continue
-        if safe_url(line):
-            urls.append(line)
+        url = web_url(line)
+        if url:
+            urls.append(url)
         else:
-            rejected.append((line, "not an http(s) URL; upload files with the file box"))
+            rejected.append((line.strip(), "not an http(s) URL; upload files with the file box"))
     return urls, rejected
 
 

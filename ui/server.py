@@ -49,13 +49,16 @@ import os
 os.environ["GRADIO_ANALYTICS_ENABLED"] = "False"
 
 import importlib.util
+import signal
+from collections.abc import Sequence
 from pathlib import Path
 
 import gradio as gr
 
 from bot.newsbot import NewsBot
 from ingest.errors import BadSetting
-from ui import render, server_lock
+from ui import guard, render, server_lock
+from ui.guard import guards
 from ui.layout import build_app
 from ui.server_lock import ServerLock
 
@@ -68,13 +71,15 @@ def start(
     port: int = 7860,
     handoff: ServerLock | None = None,
     mcp: bool = False,
+    allowed_hosts: Sequence[str] = (),
 ) -> gr.Blocks:
     """Launch the web chat on http://host:port/ in the background; returns the app.
 
     Login is required when the `auth` setting (NEWSBOT_AUTH=user:password) is set;
     uploads above `max_upload_mb` are refused. A port that is taken raises BadSetting.
     `mcp`: also an MCP server (gradio's, at /gradio_api/mcp/) whose tools are ask,
-    search and brief; it needs the `mcp` extra.
+    search and brief; it needs the `mcp` extra. Requests are answered only under this
+    machine's own names, `host`'s and `allowed_hosts` (see `ui.guard`).
     """
     settings = bot.settings
     if mcp and importlib.util.find_spec("mcp") is None:
@@ -98,14 +103,23 @@ def start(
             max_file_size=int(settings.max_upload_mb * 1024 * 1024),
             js=render.MARKER_JS,
             mcp_server=mcp,
+            app_kwargs={
+                "middleware": guards(guard.allowed_hosts(host, allowed_hosts), settings.auth_pair())
+            },
         )
     except OSError as error:
         raise BadSetting(f"cannot serve on {host}:{port}: {error}") from error
     return demo
 
 
-def serve(bot: NewsBot, host: str = "127.0.0.1", port: int = 7860, mcp: bool = False) -> None:
-    """Start the web chat and block until interrupted (Ctrl-C).
+def serve(
+    bot: NewsBot,
+    host: str = "127.0.0.1",
+    port: int = 7860,
+    mcp: bool = False,
+    allowed_hosts: Sequence[str] = (),
+) -> None:
+    """Start the web chat and block until interrupted (Ctrl-C or SIGTERM).
 
     It claims the data dir (`ui.server_lock`) for as long as it runs, so that
     `newsbot ingest` there hands its news to this process instead of writing beside it.
@@ -113,9 +127,14 @@ def serve(bot: NewsBot, host: str = "127.0.0.1", port: int = 7860, mcp: bool = F
     data_dir = Path(bot.settings.data_dir)
     local = "127.0.0.1" if host in ("0.0.0.0", "::", "") else host
     lock = server_lock.claim(data_dir, f"http://{local}:{port}/")
+    # SIGTERM (a service manager's stop) ends it as Ctrl-C does: the lock is released
+    # and gradio deletes the uploads it still holds.
+    signal.signal(signal.SIGTERM, signal.default_int_handler)
     try:
-        demo = start(bot, host, port, handoff=lock, mcp=mcp)
+        demo = start(bot, host, port, handoff=lock, mcp=mcp, allowed_hosts=allowed_hosts)
         print(f"newsbot web chat on {demo.local_url}  (API: /ask; Ctrl-C to stop)", flush=True)
+        names = ", ".join(guard.allowed_hosts(host, allowed_hosts))
+        print(f"answering requests addressed to: {names} (more: --allowed-host)", flush=True)
         if mcp:
             print(f"MCP server (streamable HTTP): {demo.local_url}{MCP_PATH}", flush=True)
         try:
