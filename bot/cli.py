@@ -22,11 +22,19 @@ from bot.eval import command as eval_command
 from bot.settings import GROUPS, Settings
 from ingest.errors import NewsbotError
 
+# Secrets: a flag shows in every user's `ps`, so these come only from the environment.
+ENV_ONLY = ("auth",)
+
 
 def _settings_flags(parser: argparse.ArgumentParser) -> None:
     for title, names in GROUPS.items():
         group = parser.add_argument_group(f"settings: {title} (also NEWSBOT_* variables)")
         for name in names:
+            if name in ENV_ONLY:
+                # Taken only to be refused with the reason and the way that works.
+                flag = "--" + name.replace("_", "-")
+                parser.add_argument(flag, dest=f"refused_{name}", help=argparse.SUPPRESS)
+                continue
             field = Settings.model_fields[name]
             annotation = field.annotation
             kind: Any = annotation if annotation in (int, float) else str
@@ -111,6 +119,15 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument("--host", default="127.0.0.1", help="Interface to bind (default local).")
     serve.add_argument("--port", type=int, default=7860, help="Port (default 7860).")
     serve.add_argument(
+        "--allowed-host",
+        action="append",
+        default=[],
+        metavar="NAME",
+        help="Also answer requests addressed to this name (repeatable): the chat answers "
+        "only 127.0.0.1, localhost, [::1] and the --host it binds, so that no outside "
+        "page can reach it by rebinding its own name to this machine.",
+    )
+    serve.add_argument(
         "--mcp",
         action="store_true",
         help="Also serve the ask, search and brief tools to MCP clients (Claude Desktop, "
@@ -164,6 +181,16 @@ def _settings_from(args: argparse.Namespace) -> Settings:
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
+    for name in ENV_ONLY:
+        if getattr(args, f"refused_{name}", None) is not None:
+            flag, env = "--" + name.replace("_", "-"), f"NEWSBOT_{name.upper()}"
+            print(
+                f"newsbot: {flag} is not taken: a value on the command line shows in every "
+                f"user's process list (ps); set {env} instead"
+                + (", or --auth-file FILE" if name == "auth" else ""),
+                file=sys.stderr,
+            )
+            return 2
     logging.basicConfig(
         level=logging.DEBUG if args.verbose else logging.WARNING,
         format="%(levelname)s %(name)s: %(message)s",
@@ -193,7 +220,13 @@ def main(argv: Sequence[str] | None = None) -> int:
         if args.command == "serve":
             from ui.server import serve
 
-            serve(bot, host=args.host, port=args.port, mcp=args.mcp)
+            serve(
+                bot,
+                host=args.host,
+                port=args.port,
+                mcp=args.mcp,
+                allowed_hosts=args.allowed_host,
+            )
             return 0
         return eval_command.run(args, settings)
     except NewsbotError as error:  # what the user can fix; anything else is a bug

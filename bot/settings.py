@@ -155,7 +155,16 @@ class Settings(BaseSettings):
     )
     auth: str = Field(
         default="",
-        description="user:password to require a login on the web chat; empty: no login.",
+        description=(
+            "user:password to require a login on the web chat and its MCP server; empty: no "
+            "login. Set it as NEWSBOT_AUTH or in --auth-file, never as a flag (`ps` shows "
+            "every process's flags to every user)."
+        ),
+    )
+    auth_file: Path | None = Field(
+        default=None,
+        description="File holding the web chat's user:password on one line, readable by you"
+        " alone (chmod 600); used when NEWSBOT_AUTH is not set.",
     )
     max_upload_mb: float = Field(
         default=50.0, gt=0, description="Largest file the web chat accepts, in MB."
@@ -197,6 +206,14 @@ class Settings(BaseSettings):
             raise BadSetting("NEWSBOT_AUTH must be user:password, both non-empty")
         return auth
 
+    @field_validator("auth_file")
+    @classmethod
+    def _private_login_file(cls, path: Path | None) -> Path | None:
+        """Read at load, so a missing or shared file fails at start, not at first login."""
+        if path is not None:
+            _read_login(path)
+        return path
+
     def replace(self, **changes: Any) -> Self:
         """A copy with `changes`, validated like any value given at load."""
         return self.model_validate({**self.model_dump(), **changes})
@@ -220,9 +237,27 @@ class Settings(BaseSettings):
         return NO_RERANKER_MIN_EVIDENCE if self.reranker == "none" else RERANKER_MIN_EVIDENCE
 
     def auth_pair(self) -> tuple[str, str] | None:
-        """`auth` as gradio's (user, password), or None when no login is set."""
-        user, _, password = self.auth.partition(":")
-        return (user, password) if self.auth else None
+        """The login as (user, password): `auth`, else `auth_file`'s; None when neither."""
+        login = self.auth or (_read_login(self.auth_file) if self.auth_file else "")
+        user, _, password = login.partition(":")
+        return (user, password) if login else None
+
+
+def _read_login(path: Path) -> str:
+    """user:password from `path`, which only its owner may read."""
+    try:
+        mode = path.stat().st_mode
+        login = path.read_text(encoding="utf-8").strip()
+    except OSError as error:
+        raise BadSetting(f"cannot read the login file {path}: {error.strerror}") from error
+    if mode & 0o077:
+        raise BadSetting(
+            f"the login file {path} can be read by others (mode {mode & 0o777:o}); chmod 600 {path}"
+        )
+    user, sep, password = login.partition(":")
+    if not (sep and user and password) or "\n" in login:
+        raise BadSetting(f"the login file {path} must hold one line, user:password")
+    return login
 
 
 # The settings by concern, for `--help` and the README (a test checks each field is in one).
@@ -255,5 +290,5 @@ GROUPS: dict[str, tuple[str, ...]] = {
         "max_redirects",
         "allow_private_urls",
     ),
-    "web chat": ("auth", "answer_workers", "max_upload_mb"),
+    "web chat": ("auth", "auth_file", "answer_workers", "max_upload_mb"),
 }

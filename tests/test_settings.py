@@ -73,3 +73,25 @@ def test_a_bad_setting_on_the_command_line_is_one_line_with_exit_2(tmp_path: Pat
     assert done.stderr.strip().count("\n") == 0, done.stderr
     assert "--llm (NEWSBOT_LLM)" in done.stderr and "openai:MODEL" in done.stderr
     assert "Traceback" not in done.stderr
+
+
+def test_the_login_never_comes_from_a_flag_but_from_the_environment_or_a_private_file(
+    tmp_path: Path,
+) -> None:
+    done = subprocess.run(
+        [NEWSBOT, "--data-dir", str(tmp_path), "--auth", "analyst:s3cret", "stats"],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert done.returncode == 2
+    assert "NEWSBOT_AUTH" in done.stderr and "process list" in done.stderr, done.stderr
+    assert "s3cret" not in done.stderr
+    login = tmp_path / "login"
+    login.write_text("analyst:s3cret\n", encoding="utf-8")
+    login.chmod(0o644)
+    with pytest.raises(ValidationError, match="chmod 600"):
+        Settings(data_dir=tmp_path, auth_file=login)
+    login.chmod(0o600)
+    assert Settings(data_dir=tmp_path, auth_file=login).auth_pair() == ("analyst", "s3cret")
+    assert Settings(data_dir=tmp_path, auth="a:b", auth_file=login).auth_pair() == ("a", "b")
