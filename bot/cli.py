@@ -236,7 +236,7 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 def _store(bot: Any, items: list[str], progress: bool) -> dict[str, Any]:
     """Ingest here, or, while a web chat serves this data dir, have it ingest the items."""
-    from ingest.sources.web import is_url
+    from ingest.sources.items import web_url
     from ui import server_lock
 
     lock = server_lock.live_lock(bot.settings.data_dir)
@@ -244,7 +244,7 @@ def _store(bot: Any, items: list[str], progress: bool) -> dict[str, Any]:
         return dict(bot.ingest(items, progress=progress).to_dict())
     if progress:
         print(f"handing the news to the web chat serving this data dir ({lock.url})")
-    local = [item if is_url(item) else str(Path(item).resolve()) for item in items]
+    local = [item if web_url(item) else str(Path(item).resolve()) for item in items]
     return dict(server_lock.hand_over(lock, local, bot.settings.auth_pair()))
 
 

@@ -7,6 +7,7 @@ import re
 import socket
 import time
 from collections.abc import Iterator
+from contextlib import closing
 from dataclasses import dataclass
 from urllib.parse import urlparse
 
@@ -18,6 +19,7 @@ import lxml.html
 from ingest.cleaning import clean_text
 from ingest.dates import read_date
 from ingest.sources.files import Loaded, extract_html
+from ingest.sources.items import web_url
 from ingest.types import Article, Failure, Notice
 
 _USER_AGENT = "newsbot/0.1 (+offline news QA)"
@@ -46,10 +48,6 @@ class FetchRefused(httpx.HTTPError):
     """A fetch stopped by the policy: the message says which limit and the setting."""
 
 
-def is_url(item: str) -> bool:
-    return item.startswith(("http://", "https://"))
-
-
 def load_url(url: str, policy: FetchPolicy) -> Iterator[Loaded]:
     try:
         response = fetch(url, policy)
@@ -68,59 +66,141 @@ def load_url(url: str, policy: FetchPolicy) -> Iterator[Loaded]:
 
 
 def fetch(url: str, policy: FetchPolicy, headers: dict[str, str] | None = None) -> httpx.Response:
-    """GET `url` within the policy: every hop's address checked, the body read in pieces
-    against the deadline and the size limit. `headers`: a conditional request's
-    (If-None-Match, If-Modified-Since), whose "304 Not Modified" is returned, not raised."""
+    """GET `url` within the policy, following redirects hop by hop: each hop's name is
+    resolved once, every address checked, and the connection made to a checked address,
+    so a name that answers differently when asked again (DNS rebinding) cannot lead
+    inside. The body is read in pieces against the deadline and the size limit.
+    `headers`: a conditional request's (If-None-Match, If-Modified-Since), whose
+    "304 Not Modified" is returned, not raised. The response's URL is the last hop's,
+    by name, never the address it was sent to."""
     started = time.monotonic()
-    hooks = {"request": [] if policy.allow_private else [_refuse_private]}
-    with (
-        httpx.Client(
-            timeout=policy.deadline,
-            follow_redirects=True,
-            max_redirects=policy.max_redirects,
-            headers={"User-Agent": _USER_AGENT, **(headers or {})},
-            event_hooks=hooks,
-        ) as client,
-        client.stream("GET", url) as response,
-    ):
-        if response.status_code == httpx.codes.NOT_MODIFIED:
-            return httpx.Response(response.status_code, headers=response.headers)
-        response.raise_for_status()
-        body = bytearray()
-        for piece in response.iter_bytes():
-            body += piece
-            if len(body) > policy.max_bytes:
-                raise FetchRefused(
-                    f"the page is larger than {policy.max_bytes / 2**20:g} MB; "
-                    "raise NEWSBOT_MAX_FILE_MB to fetch it"
+    target = _web_url(httpx.URL(url))
+    with httpx.Client(
+        headers={"User-Agent": _USER_AGENT, **(headers or {})},
+        # A connection made (and its certificate checked) for one name must not carry a
+        # request for another name that happens to share the address.
+        limits=httpx.Limits(max_keepalive_connections=0),
+    ) as client:
+        for _ in range(policy.max_redirects + 1):
+            request = client.build_request("GET", target, timeout=_time_left(policy, started))
+            with closing(_send_pinned(client, request, policy)) as response:
+                # The client filed the cookies under the address; the next hop asks by name.
+                client.cookies.extract_cookies(
+                    httpx.Response(response.status_code, headers=response.headers, request=request)
                 )
-            if time.monotonic() - started > policy.deadline:
-                raise FetchRefused(
-                    f"the page took longer than {policy.deadline:g} s in all; "
-                    "raise NEWSBOT_FETCH_TIMEOUT to wait longer"
-                )
-        return httpx.Response(
-            response.status_code,
-            headers=response.headers,
-            content=bytes(body),
-            request=response.request,
+                if not response.has_redirect_location:
+                    return _read(response, request, policy, started)
+                target = _redirect_target(response, request)
+    raise FetchRefused(
+        f"the page redirects more than {policy.max_redirects} times; "
+        "raise NEWSBOT_MAX_REDIRECTS to follow more"
+    )
+
+
+def _web_url(url: httpx.URL) -> httpx.URL:
+    """`url` if it is one to fetch: a feed's link or a redirect may name anything."""
+    if web_url(str(url)) is None:
+        raise httpx.UnsupportedProtocol(f"{url} is not an http:// or https:// URL with a host")
+    return url
+
+
+def _send_pinned(
+    client: httpx.Client, request: httpx.Request, policy: FetchPolicy
+) -> httpx.Response:
+    """Send `request` to one of the addresses its host name has now, all of them checked.
+
+    As a connection by name would, a name's next address is tried when one cannot be
+    reached (an IPv6 address on an IPv4-only network)."""
+    *others, last = _addresses(request, policy)
+    for address in others:
+        try:
+            return client.send(_pinned(request, address), stream=True)
+        except httpx.ConnectError:
+            continue
+    return client.send(_pinned(request, last), stream=True)
+
+
+def _addresses(request: httpx.Request, policy: FetchPolicy) -> list[str]:
+    """The addresses of the request's host, asked once: a second answer is never used."""
+    host = request.url.raw_host.decode("ascii")
+    try:
+        found = socket.getaddrinfo(host, None, type=socket.SOCK_STREAM)
+    except (socket.gaierror, UnicodeError) as error:  # UnicodeError: a label over 63 chars
+        raise httpx.ConnectError(f"{host} cannot be resolved ({error})", request=request) from error
+    addresses = list(dict.fromkeys(str(info[4][0]) for info in found))
+    if not policy.allow_private:
+        for address in addresses:
+            _refuse_private(host, address)
+    return addresses
+
+
+def _refuse_private(host: str, address: str) -> None:
+    """Refuse an address inside this machine's networks (loopback, private, link-local,
+    cloud metadata): a server reachable by others must not fetch those for a visitor."""
+    ip = ipaddress.ip_address(address.split("%")[0])
+    if not ip.is_global:
+        raise FetchRefused(
+            f"{host} is a local or private address ({ip}); newsbot fetches only public "
+            "sites unless NEWSBOT_ALLOW_PRIVATE_URLS=true"
         )
 
 
-def _refuse_private(request: httpx.Request) -> None:
-    """Refuse a request (a redirect's too) to an address inside this machine's networks."""
-    host = request.url.host
+def _pinned(request: httpx.Request, address: str) -> httpx.Request:
+    """`request` sent to `address`. Its `Host` header keeps the name, and for https so do
+    SNI and the certificate check (httpcore's `sni_hostname` is the name it verifies)."""
+    extensions = dict(request.extensions)
+    if request.url.scheme == "https":
+        extensions["sni_hostname"] = request.url.raw_host.decode("ascii")
+    return httpx.Request(
+        "GET", request.url.copy_with(host=address), headers=request.headers, extensions=extensions
+    )
+
+
+def _redirect_target(response: httpx.Response, request: httpx.Request) -> httpx.URL:
     try:
-        addresses = {str(info[4][0]) for info in socket.getaddrinfo(host, None)}
-    except socket.gaierror:
-        return  # unresolvable: the connection itself fails and says so
-    for address in addresses:
-        ip = ipaddress.ip_address(address.split("%")[0])
-        if not ip.is_global:
+        return _web_url(request.url.join(response.headers["Location"]))
+    except httpx.InvalidURL as error:
+        raise httpx.RemoteProtocolError(f"bad redirect ({error})", request=request) from error
+
+
+def _read(
+    response: httpx.Response, request: httpx.Request, policy: FetchPolicy, started: float
+) -> httpx.Response:
+    """The final hop's response, its body read, under the URL by name (`request`'s)."""
+    if response.status_code == httpx.codes.NOT_MODIFIED:
+        return httpx.Response(response.status_code, headers=response.headers, request=request)
+    httpx.Response(response.status_code, request=request).raise_for_status()
+    # The body is read decompressed: the wire's encoding and length no longer describe it,
+    # and a gzip header left on would have the body decompressed a second time.
+    headers = httpx.Headers(response.headers)
+    for name in ("Content-Encoding", "Content-Length"):
+        headers.pop(name, None)
+    body = _body(response, policy, started)
+    return httpx.Response(response.status_code, headers=headers, content=body, request=request)
+
+
+def _body(response: httpx.Response, policy: FetchPolicy, started: float) -> bytes:
+    body = bytearray()
+    for piece in response.iter_bytes():
+        body += piece
+        if len(body) > policy.max_bytes:
             raise FetchRefused(
-                f"{host} is a local or private address ({ip}); newsbot fetches only public "
-                "sites unless NEWSBOT_ALLOW_PRIVATE_URLS=true"
+                f"the page is larger than {policy.max_bytes / 2**20:g} MB; "
+                "raise NEWSBOT_MAX_FILE_MB to fetch it"
             )
+        _time_left(policy, started)
+    return bytes(body)
+
+
+def _time_left(policy: FetchPolicy, started: float) -> float:
+    """Seconds the fetch may still take: the deadline holds for all hops together."""
+    left = policy.deadline - (time.monotonic() - started)
+    if left <= 0:
+        raise FetchRefused(
+            f"the page took longer than {policy.deadline:g} s in all; "
+            "raise NEWSBOT_FETCH_TIMEOUT to wait longer"
+        )
+    return left
 
 
 def describe(error: httpx.HTTPError) -> str:
