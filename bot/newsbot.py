@@ -37,6 +37,7 @@ from bot.retrieval.retriever import Filters, Passage, Retriever
 from bot.settings import Settings
 from bot.types import EMPTY_CORPUS, Answer, AnswerStream, Turn
 from bot.types import Passage as PublicPassage
+from ingest.data_dir import keep_private
 from ingest.dates import parse_date
 from ingest.encoders.base import Embedder
 from ingest.encoders.reranker import Reranker, load_reranker
@@ -96,6 +97,7 @@ class NewsBot:
             )
             settings = settings.replace(**overrides) if settings else Settings(**overrides)
         self.settings = settings or Settings()
+        keep_private(Path(self.settings.data_dir))
         given = {
             "store": store,
             "embedder": embedder,
