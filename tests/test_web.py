@@ -305,7 +305,7 @@ def test_an_upload_shows_by_its_name_and_urls_must_be_http() -> None:
     upload = "file:///tmp/gradio/" + "ab" * 32 + "/notes.md"
     assert render.local_path(upload) == "uploaded file notes.md"
     urls, rejected = render.split_urls("https://example.com/a\n\n/etc/passwd\nftp://x/y\n")
-    assert urls == ["https://example.com/a"]
+    assert [url.text for url in urls] == ["https://example.com/a"]
     assert [item for item, _ in rejected] == ["/etc/passwd", "ftp://x/y"]
 
 
