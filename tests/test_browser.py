@@ -84,13 +84,17 @@ def settled_summary(page: Any) -> str:
     return str(page.locator("#corpus-summary").inner_text())
 
 
-ANSWERED = """(question) => {
+ASKED = """(question) => [...document.querySelectorAll('#chat .message.user')]
+    .filter((m) => m.innerText.includes(question)).length"""
+ANSWERED = """([question, before]) => {
     const messages = [...document.querySelectorAll('#chat .message')];
-    const asked = messages.findLastIndex(
+    const turns = messages.filter(
         (m) => m.classList.contains('user') && m.innerText.includes(question));
+    if (turns.length <= before) return false;  // this asking has not shown yet
+    const asked = messages.indexOf(turns[turns.length - 1]);
     const reply = messages.slice(asked + 1).find((m) => m.classList.contains('bot'));
     const sources = document.querySelector('#sources').innerText;
-    return asked >= 0 && reply !== undefined && reply.innerText.trim() !== ''
+    return reply !== undefined && reply.innerText.trim() !== ''
         && !sources.includes('Searching the news');
 }"""
 
@@ -98,15 +102,18 @@ ANSWERED = """(question) => {
 def ask(page: Any, question: str) -> str:
     """Type a question, submit it, and wait for its streamed answer to finish.
 
-    Waits on this question's own turn (the reply after the user message that holds it),
-    never on a message count, which a re-render of the chat can reset for a moment.
+    Waits on this asking's own turn: the reply after a user message holding the question
+    that was not there before (the same question asked earlier has its own reply, which
+    must not be taken for this one's), never on a message count alone, which a re-render
+    of the chat can reset for a moment.
     The sources panel says "Searching the news" from the moment the question shows and
     is written once, with the final answer.
     """
+    before = page.evaluate(ASKED, question)
     box = page.locator("#question textarea")
     box.fill(question)
     box.press("Enter")
-    page.wait_for_function(ANSWERED, arg=question)
+    page.wait_for_function(ANSWERED, arg=[question, before])
     page.wait_for_timeout(300)  # the last streamed chunk settles
     return str(page.locator("#chat .message.bot").last.inner_text())
 
