@@ -14,7 +14,7 @@ from ingest.chunking import chunk_text
 from ingest.index.store import Metadata
 from ingest.pipeline import article_metadata
 from ingest.sources.files import reader_for
-from ingest.types import Article
+from ingest.types import Article, Limits
 
 DEV = Path(__file__).resolve().parents[2] / "shared" / "data" / "realtimeqa-dev"
 
@@ -52,7 +52,8 @@ def _read(corpus: Path) -> Iterator[Article]:
     reader = reader_for(corpus)
     if reader is None:
         raise ValueError(f"{corpus} is not a corpus newsbot can read")
-    return (a for a in reader(corpus, 2**40) if isinstance(a, Article))  # our own corpora
+    unlimited = Limits(max_file_bytes=2**40)  # our own corpora
+    return (a for a in reader(corpus, unlimited) if isinstance(a, Article))
 
 
 def dev_questions(folder: Path, n: int, seed: int = 0) -> list[dict[str, Any]]:

@@ -211,6 +211,7 @@ class NewsBot:
             fetch=self.fetch_policy(),
             limits=Limits(
                 max_file_bytes=max_bytes,
+                max_html_bytes=int(self.settings.max_html_mb * 2**20),
                 max_article_chars=self.settings.max_article_chars,
                 max_chunk_chars=self.settings.max_chunk_chars,
             ),
@@ -223,6 +224,7 @@ class NewsBot:
         return FetchPolicy(
             deadline=self.settings.fetch_timeout,
             max_bytes=int(self.settings.max_file_mb * 2**20),
+            max_html_bytes=int(self.settings.max_html_mb * 2**20),
             max_redirects=self.settings.max_redirects,
             allow_private=self.settings.allow_private_urls,
         )

@@ -14,7 +14,7 @@ from tqdm import tqdm
 from ingest.annotate.article import Notes, annotate
 from ingest.annotate.quotes import Quote
 from ingest.chunking import Chunk, chunk_text
-from ingest.cleaning import content_hash
+from ingest.cleaning import content_hash, printable
 from ingest.dates import to_day_number
 from ingest.encoders.base import Embedder
 from ingest.index.store import (
@@ -84,7 +84,7 @@ def _read_all(
     units = list(_expand(items, report))
     articles: list[tuple[str, Article]] = []
     for unit in tqdm(units, unit="item", desc="Reading", disable=not progress or len(units) < 2):
-        for loaded in _load(unit, fetch, limits.max_file_bytes):
+        for loaded in _load(unit, fetch, limits):
             if isinstance(loaded, Failure):
                 report.failed.append(loaded)
             elif isinstance(loaded, Notice):
@@ -147,7 +147,7 @@ def _hidden(path: Path, root: Path) -> bool:
     return any(part.startswith(".") for part in path.relative_to(root).parts)
 
 
-def _load(unit: WebUrl | Path, fetch: FetchPolicy, max_bytes: int) -> Iterator[Loaded]:
+def _load(unit: WebUrl | Path, fetch: FetchPolicy, limits: Limits) -> Iterator[Loaded]:
     """What one file or URL holds; whatever it raises becomes its failure, not the batch's.
 
     Readers report what they expect (bad JSON, a broken PDF) themselves; anything else
@@ -158,7 +158,7 @@ def _load(unit: WebUrl | Path, fetch: FetchPolicy, max_bytes: int) -> Iterator[L
             return
         reader = reader_for(unit)
         assert reader is not None  # _expand only yields readable files
-        yield from reader(unit, max_bytes)
+        yield from reader(unit, limits)
     except (OSError, ValueError) as error:
         yield Failure(str(unit), str(error))
     except RecursionError:
@@ -214,13 +214,14 @@ def _store_group(
         )
         offset += len(chunks)
     ids = {article_id for article_id, _ in group}
-    before = store.articles_from([article.origin for _, article in group])
+    origins = [printable(article.origin) for _, article in group]  # as stored
+    before = store.articles_from(origins)
     store.add_articles(stored, yield_to_answers)
     # Old versions go only after the new ones are stored: a crash never loses both.
     replaced = {old for olds in before.values() for old in olds if old not in ids}
     store.delete_articles(sorted(replaced))
-    for article_id, article in group:
-        earlier = [old for old in before.get(article.origin, []) if old != article_id]
+    for (article_id, _), origin in zip(group, origins, strict=True):
+        earlier = [old for old in before.get(origin, []) if old != article_id]
         (report.replaced if earlier else report.added).append(article_id)
     return len(texts)
 
@@ -272,11 +273,15 @@ def chunk_quotes(quotes: list[Quote], chunk: str) -> Metadata:
 
 
 def article_metadata(article: Article, ingested_at: str) -> Metadata:
+    """What every chunk of the article carries. Its text fields hold nothing a terminal
+    acts on, whichever reader made the article: answers print them. The origin, the key
+    an edited article replaces its old version by, keeps its whitespace, which may be
+    part of a file's name."""
     metadata: Metadata = {
-        "title": article.title,
-        "source": article.source,
-        "url": article.url,
-        "origin": article.origin,
+        "title": _one_line(article.title),
+        "source": _one_line(article.source),
+        "url": _one_line(article.url),
+        "origin": printable(article.origin),
         "ingested_at": ingested_at,
         "dated": article.published is not None,
     }
@@ -285,3 +290,7 @@ def article_metadata(article: Article, ingested_at: str) -> Metadata:
         metadata["published"] = article.published.isoformat()
         metadata["published_day"] = to_day_number(article.published)
     return metadata
+
+
+def _one_line(text: str) -> str:
+    return " ".join(printable(text).split())

@@ -38,6 +38,7 @@ class Limits:
     """What one item may cost: hostile input is refused with the limit named, not stored."""
 
     max_file_bytes: int = 100 * 2**20  # a file's text once read (and decompressed)
+    max_html_bytes: int = 5 * 2**20  # a page's markup, before it is parsed
     max_article_chars: int = 500_000
     max_chunk_chars: int = 2_000  # a "sentence" longer than this is cut at a space
 

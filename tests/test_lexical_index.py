@@ -2,13 +2,18 @@
 
 from __future__ import annotations
 
+import logging
+import sqlite3
+import subprocess
 import threading
 from collections.abc import Iterator
 from pathlib import Path
 
+import pytest
+
 from bot import NewsBot
 from ingest.index.fts import DayRange, IndexedChunk, LexicalIndex
-from tests.conftest import SAMPLE_NEWS, sharing_models
+from tests.conftest import NEWSBOT, SAMPLE_ARTICLES, SAMPLE_NEWS, sharing_models
 
 
 def chunk(chunk_id: str, body: str, day: int | None = 100, source: str = "Wire") -> IndexedChunk:
@@ -59,6 +64,65 @@ def test_a_lost_index_is_rebuilt_from_chroma(fresh_bot: NewsBot) -> None:
     assert reopened.store.lexical.count() == chunks
     answer = reopened.ask("Which company agreed to buy Brightwater Coatings?")
     assert "Halvorsen" in answer.text
+
+
+def _overwrite(index: Path, data: bytes) -> None:
+    """Overwrite the index as a process that had ended would find it: its write-ahead log
+    folded into the file first (else SQLite would read the latest pages from the log)."""
+    with sqlite3.connect(index) as db:
+        db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+    index.write_bytes(data)
+
+
+def test_an_unreadable_index_is_set_aside_and_rebuilt_from_chroma(
+    fresh_bot: NewsBot, caplog: pytest.LogCaptureFixture
+) -> None:
+    fresh_bot.ingest([SAMPLE_NEWS])
+    chunks = fresh_bot.store.chunk_count()
+    index = fresh_bot.store.lexical.path
+    _overwrite(index, b"not a database " * 1_000)
+    with caplog.at_level(logging.WARNING, logger="ingest.index.store"):
+        reopened = sharing_models(fresh_bot, fresh_bot.settings)
+        assert reopened.stats()["articles"] == SAMPLE_ARTICLES
+    assert [record.getMessage() for record in caplog.records] == [
+        f"the BM25 index {index} was unreadable (file is not a database); rebuilt from Chroma "
+        f"({chunks} chunks), the old file kept as {index.name}.unreadable"
+    ]
+    assert index.with_name(index.name + ".unreadable").read_bytes().startswith(b"not a database")
+    assert reopened.store.lexical.count() == chunks
+    assert reopened.store.lexical_query(["brightwater"], 3, DayRange())  # BM25 answers again
+    answer = reopened.ask("Which company agreed to buy Brightwater Coatings?")
+    assert "Halvorsen" in answer.text
+
+
+def test_an_index_cut_short_is_rebuilt_too(tmp_path: Path) -> None:
+    """A lost page in the middle fails no open by itself, only a later question."""
+    path = tmp_path / "index.sqlite"
+    index = LexicalIndex(path)
+    index.add(chunk(f"a{n}:0", "Copper and zinc rose. " * 100 + str(n)) for n in range(2_000))
+    index.raise_watermark(1.0)
+    del index
+    with path.open("r+b") as file:
+        file.truncate(path.stat().st_size // 2)
+    reopened = LexicalIndex(path)
+    assert reopened.unreadable  # SQLite's words for it depend on where the cut fell
+    assert reopened.watermark() is None and reopened.count() == 0  # the store refills it
+
+
+def test_the_cli_says_it_rebuilt_an_unreadable_index(fresh_bot: NewsBot) -> None:
+    fresh_bot.ingest([SAMPLE_NEWS])
+    index = fresh_bot.store.lexical.path
+    _overwrite(index, bytes(8_192))  # zeroed, as a crash of some file systems leaves it
+    data = str(fresh_bot.settings.data_dir)
+    done = subprocess.run(
+        [NEWSBOT, "--data-dir", data, "stats"], capture_output=True, text=True, timeout=300
+    )
+    assert done.returncode == 0, done.stderr
+    assert (
+        f"WARNING ingest.index.store: the BM25 index {index} was unreadable (file is not a "
+        "database); rebuilt from Chroma"
+    ) in done.stderr
+    assert f"articles: {SAMPLE_ARTICLES}\n" in done.stdout
 
 
 def test_a_big_store_skips_words_most_chunks_share(tmp_path: Path) -> None:

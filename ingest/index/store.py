@@ -8,7 +8,7 @@ process's data dir) is a cache of it: written in the same calls as the vectors w
 this process ingests, and kept in step with what other processes write to a shared
 server by `catch_up`, which indexes the articles written since its watermark (each
 article record carries the time it was written) and drops those deleted since. Missing
-or from an older newsbot, the cache is rebuilt from Chroma.
+or from an older newsbot, or unreadable, the cache is rebuilt from Chroma.
 """
 
 from __future__ import annotations
@@ -429,7 +429,7 @@ class NewsStore:
     def _rebuild_lexical(self) -> None:
         """Refill the BM25 cache from Chroma, the store of record."""
         total = self.chunks.count()
-        if total:
+        if total and not self.lexical.unreadable:
             log.warning("building the lexical index from %d stored chunks", total)
         self.lexical.clear()
         page = self.max_batch
@@ -439,6 +439,15 @@ class NewsStore:
         written, named = self._all_written()
         self.lexical.mark_articles(written, named)
         self.lexical.raise_watermark(max(written.values(), default=0.0))
+        if self.lexical.unreadable:
+            log.warning(
+                "the BM25 index %s was unreadable (%s); rebuilt from Chroma (%d chunks), "
+                "the old file kept as %s",
+                self.lexical.path,
+                self.lexical.unreadable,
+                total,
+                self.lexical.set_aside.name,
+            )
 
 
 def _written(result: Any) -> dict[str, float]:

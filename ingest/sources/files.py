@@ -12,13 +12,30 @@ from typing import Any
 from ingest.cleaning import clean_line, clean_text
 from ingest.dates import read_date
 from ingest.errors import BadInput
-from ingest.types import Article, Failure, Notice
+from ingest.types import Article, Failure, Limits, Notice
 
 Loaded = Article | Failure | Notice
-Reader = Callable[[Path, int], Iterator[Loaded]]  # (file, most bytes its text may take)
+Reader = Callable[[Path, Limits], Iterator[Loaded]]
 
 _HEADER = re.compile(r"^(title|source|publisher|published|date|url)\s*:\s*(.+)$", re.IGNORECASE)
 _DATE_IN_NAME = re.compile(r"(\d{4}-\d{2}-\d{2})")
+# trafilatura's time grows with the tags, the more so the deeper they nest, and with the
+# tags side by side in one element times the page's size (the text they leave behind when
+# removed is joined to their parent's piece by piece). Measured on 5 MB pages: 50,000 flat
+# paragraphs 3 s; 20,000 paragraphs 250 elements deep 3.9 s; 49,000 spans in one paragraph
+# 32 s, 1,900 asides in one div 7.2 s. A page past any limit below (each about 2.6 s) is
+# read plainly instead, in one pass: at most 1.1 s for 5 MB of any of those shapes. News
+# pages are far inside them (Rust's 0.9 MB page on Vec: 16,000 tags, 14 deep, at most 132
+# side by side); the whole Rust Book on one page, 5,184 sections side by side, is not.
+_MAX_TAGS = 50_000
+_MAX_TAGS_BY_DEPTH = 1_500_000  # tags times the deepest nesting
+_MAX_SIDE_BY_SIDE = 3 * 10**9  # tags side by side in one element, times the page's bytes
+_UNSEEN = frozenset({"script", "style", "noscript", "template"})
+_BLOCKS = frozenset({
+    "address", "article", "aside", "blockquote", "br", "dd", "div", "dl", "dt", "figcaption",
+    "figure", "footer", "h1", "h2", "h3", "h4", "h5", "h6", "header", "hr", "li", "main",
+    "nav", "ol", "p", "pre", "section", "table", "td", "th", "tr", "ul",
+})  # fmt: skip
 
 
 def read_text_file(path: Path, max_bytes: int) -> str:
@@ -71,9 +88,9 @@ def _too_big(size: int, limit: int, verb: str = "is") -> str:
     )
 
 
-def load_plain(path: Path, max_bytes: int) -> Iterator[Loaded]:
+def load_plain(path: Path, limits: Limits) -> Iterator[Loaded]:
     """`.txt`/`.md`: optional `Title:`/`Source:`/`Published:`/`URL:` header lines."""
-    text = read_text_file(path, max_bytes)
+    text = read_text_file(path, limits.max_file_bytes)
     meta: dict[str, str] = {}
     lines = text.strip().splitlines()
     if lines and lines[0].strip() == "---":  # Markdown front matter
@@ -123,16 +140,42 @@ def _title_from_body(body: str) -> str:
     return cut + "…"
 
 
-def load_html(path: Path, max_bytes: int) -> Iterator[Loaded]:
-    yield from extract_html(read_text_file(path, max_bytes), str(path), url=path.resolve().as_uri())
+def load_html(path: Path, limits: Limits) -> Iterator[Loaded]:
+    yield from extract_html(
+        read_text_file(path, limits.max_file_bytes),
+        str(path),
+        url=path.resolve().as_uri(),
+        max_bytes=limits.max_html_bytes,
+    )
 
 
-def extract_html(html: str, origin: str, url: str, source: str = "") -> Iterator[Loaded]:
-    """Main text, title, date and site name of a web page, by trafilatura."""
+def extract_html(
+    html: str, origin: str, url: str, *, max_bytes: int, source: str = ""
+) -> Iterator[Loaded]:
+    """Main text, title, date and site name of a web page, by trafilatura.
+
+    Its time and memory grow with the markup (a flat 30 MB page: 80 s and 2.9 GB), so a
+    page over `max_bytes` is refused before it is parsed, and one shaped to take
+    trafilatura more than a few seconds is read as plain text instead."""
+    size = len(html) if html.isascii() else len(html.encode())  # isascii: no copy
+    if size > max_bytes:
+        yield Failure(
+            origin,
+            f"page is {size / 2**20:.1f} MB of HTML, more than {max_bytes / 2**20:g} MB; "
+            "raise NEWSBOT_MAX_HTML_MB",
+        )
+        return
     try:
         import trafilatura
     except ImportError as error:
         yield Failure(origin, _missing_reader("HTML", error, "trafilatura lxml_html_clean"))
+        return
+    if plain := _read_plainly(html, size):
+        why, title, body = plain
+        yield Notice(origin, f"page has {why}: read as plain text, with no date and perhaps menus")
+        yield from _article_or_failure(
+            origin, title=title, text=body, source=source, url=url, published=None
+        )
         return
     document = trafilatura.bare_extraction(
         html,
@@ -161,8 +204,72 @@ def extract_html(html: str, origin: str, url: str, source: str = "") -> Iterator
     )
 
 
-def load_pdf(path: Path, max_bytes: int) -> Iterator[Loaded]:
-    _refuse_bigger(path, max_bytes)
+def _read_plainly(html: str, size: int) -> tuple[str, str, str] | None:
+    """Why trafilatura would take more than a few seconds over this page, with the page's
+    title and text read plainly instead; None when it would not."""
+    import lxml.etree
+    import lxml.html
+
+    # Bytes: lxml refuses a str that declares its encoding, and such a page must not slip by.
+    parser = lxml.html.HTMLParser(encoding="utf-8")
+    try:
+        tree = lxml.html.document_fromstring(html.encode(errors="replace"), parser=parser)
+    except lxml.etree.ParserError:
+        return None  # empty: trafilatura says so
+    tags, deepest, widest = _shape(tree)
+    if tags > _MAX_TAGS:
+        why = f"{tags:,} tags, more than {_MAX_TAGS:,}"
+    elif tags * deepest > _MAX_TAGS_BY_DEPTH:
+        why = f"{tags:,} tags nested {deepest} deep"
+    elif widest * size > _MAX_SIDE_BY_SIDE:
+        why = f"{widest:,} tags side by side in one element of {size / 2**20:.1f} MB"
+    else:
+        return None
+    body = clean_text(_plain_text(tree))
+    return why, clean_line(tree.findtext(".//title") or "") or _title_from_body(body), body
+
+
+def _shape(tree: Any) -> tuple[int, int, int]:
+    """The tags of the tree, how deep they nest, and the most side by side in one."""
+    import lxml.etree
+
+    tags = depth = deepest = widest = 0
+    for event, element in lxml.etree.iterwalk(tree, events=("start", "end")):
+        if event == "end":
+            depth -= 1
+            continue
+        tags += 1
+        depth += 1
+        deepest = max(deepest, depth)
+        widest = max(widest, len(element))
+    return tags, deepest, widest
+
+
+def _plain_text(tree: Any) -> str:
+    """The body's text, a line per block, in one pass over the tree. Not trafilatura's
+    `html2txt` or `baseline`: they move text between elements as they go, which took 80
+    and 30 s on some 5 MB pages."""
+    import lxml.etree
+
+    body = tree.find("body")
+    parts: list[str] = []
+    for event, element in lxml.etree.iterwalk(
+        tree if body is None else body, events=("start", "end")
+    ):
+        tag = element.tag
+        if event == "start":
+            if isinstance(tag, str) and tag not in _UNSEEN and element.text:
+                parts.append(element.text)
+            continue
+        if tag in _BLOCKS:
+            parts.append("\n")
+        if element.tail:
+            parts.append(element.tail)
+    return "".join(parts)
+
+
+def load_pdf(path: Path, limits: Limits) -> Iterator[Loaded]:
+    _refuse_bigger(path, limits.max_file_bytes)
     try:
         from pypdf import PdfReader
         from pypdf.errors import PdfReadError
@@ -193,9 +300,9 @@ def _missing_reader(kind: str, error: ImportError, packages: str) -> str:
     return f"cannot read {kind} ({reason}); fix it with `pip install {packages}`"
 
 
-def load_jsonl(path: Path, max_bytes: int) -> Iterator[Loaded]:
+def load_jsonl(path: Path, limits: Limits) -> Iterator[Loaded]:
     """One record per line; a bad line is reported by number and the rest still load."""
-    text = read_text_file(path, max_bytes)
+    text = read_text_file(path, limits.max_file_bytes)
     for number, line in enumerate(text.splitlines(), 1):
         if not line.strip():
             continue
@@ -211,10 +318,10 @@ def load_jsonl(path: Path, max_bytes: int) -> Iterator[Loaded]:
         yield from _guarded(article_from_record, record, where, path.name)
 
 
-def load_json(path: Path, max_bytes: int) -> Iterator[Loaded]:
+def load_json(path: Path, limits: Limits) -> Iterator[Loaded]:
     """A record, a list of records, or `{"articles": [...]}`."""
     try:
-        data = json.loads(read_text_file(path, max_bytes))
+        data = json.loads(read_text_file(path, limits.max_file_bytes))
     except json.JSONDecodeError as error:
         yield Failure(str(path), f"invalid JSON at line {error.lineno} ({error.msg})")
         return

@@ -40,6 +40,7 @@ class FetchPolicy:
 
     deadline: float = 15.0
     max_bytes: int = 20 * 2**20
+    max_html_bytes: int = 5 * 2**20  # of a page's markup, checked before it is parsed
     max_redirects: int = 5
     allow_private: bool = False
 
@@ -62,7 +63,7 @@ def load_url(url: str, policy: FetchPolicy) -> Iterator[Loaded]:
     if _looks_like_feed(url, content_type, body):
         yield from _load_feed(url, body, policy)
     else:
-        yield from extract_html(body, url, url=str(response.url))
+        yield from extract_html(body, url, url=str(response.url), max_bytes=policy.max_html_bytes)
 
 
 def fetch(url: str, policy: FetchPolicy, headers: dict[str, str] | None = None) -> httpx.Response:
@@ -264,7 +265,9 @@ def _load_entry(
                 yield Failure(link, f"feed entry cannot be fetched ({reason})")
                 return
         else:
-            for loaded in extract_html(page.text, link, url=link, source=publisher):
+            for loaded in extract_html(
+                page.text, link, url=link, max_bytes=policy.max_html_bytes, source=publisher
+            ):
                 if isinstance(loaded, Article):
                     # The feed's date and title are the publisher's own; prefer them.
                     yield Article(
