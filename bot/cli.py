@@ -20,6 +20,7 @@ from pydantic import ValidationError
 from bot import __version__
 from bot.eval import command as eval_command
 from bot.settings import GROUPS, Settings
+from ingest.cleaning import printable
 from ingest.errors import NewsbotError
 
 # Secrets: a flag shows in every user's `ps`, so these come only from the environment.
@@ -74,7 +75,10 @@ def build_parser() -> argparse.ArgumentParser:
         description="Each round asks every feed only for what changed (ETag / "
         "Last-Modified), ingests the new and changed entries, and prints one line. A feed "
         "that is down is reported and asked again next round. While `newsbot serve` runs "
-        "on this data dir, the web chat stores what the rounds find.",
+        "on this data dir, the web chat stores what the rounds find. A round in which no "
+        "feed could be read (a 304 Not Modified counts as read) ends the command with exit "
+        "status 1 and each feed's reason on stderr, so that a service manager or a "
+        "scheduler sees the failure (restart it on failure to keep watching).",
     )
     watch.add_argument("feeds", nargs="+", metavar="FEED_OR_URL")
     watch.add_argument("--every", default="15m", help="Time between rounds: 30s, 15m, 2h.")
@@ -230,7 +234,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             return 0
         return eval_command.run(args, settings)
     except NewsbotError as error:  # what the user can fix; anything else is a bug
-        print(f"newsbot: {error}", file=sys.stderr)
+        print(f"newsbot: {printable(str(error))}", file=sys.stderr)
         return 2
 
 
@@ -254,12 +258,13 @@ def _watch(bot: Any, args: argparse.Namespace) -> int:
     every = every_seconds(args.every)
 
     def report(done: Round) -> None:
-        print(done.line(), flush=True)
+        print(printable(done.line()), flush=True)
         for failure in done.failed:
-            print(f"FAILED {failure}", file=sys.stderr, flush=True)
+            print(printable(f"FAILED {failure}"), file=sys.stderr, flush=True)
 
+    last: Round | None = None
     with contextlib.suppress(KeyboardInterrupt):
-        watch(
+        last = watch(
             args.feeds,
             Path(bot.settings.data_dir),
             bot.fetch_policy(),
@@ -268,7 +273,13 @@ def _watch(bot: Any, args: argparse.Namespace) -> int:
             args.rounds,
             report,
         )
-    return 0
+    if last is None:
+        return 0
+    print(
+        f"newsbot watch: no feed could be read in round {last.number}; stopping",
+        file=sys.stderr,
+    )
+    return 1
 
 
 def _ingest(bot: Any, args: argparse.Namespace) -> int:
@@ -277,10 +288,10 @@ def _ingest(bot: Any, args: argparse.Namespace) -> int:
         print(json.dumps(report, indent=2))
     else:
         for failure in report["failed"]:
-            print(f"FAILED {failure['item']}: {failure['reason']}", file=sys.stderr)
+            print(printable(f"FAILED {failure['item']}: {failure['reason']}"), file=sys.stderr)
         for notice in report["notices"]:
-            print(f"NOTE {notice['item']}: {notice['message']}", file=sys.stderr)
-        print(report["summary"])
+            print(printable(f"NOTE {notice['item']}: {notice['message']}"), file=sys.stderr)
+        print(printable(report["summary"]))
     return 0 if not report["failed"] else 1
 
 
@@ -306,7 +317,7 @@ def _ask(bot: Any, args: argparse.Namespace) -> int:
     if args.json:
         print(json.dumps(answer.to_dict(), ensure_ascii=False, indent=2))
         return 0
-    print(answer.text)
+    print(printable(answer.text))
     _print_sources(answer)
     return 0
 
@@ -316,8 +327,8 @@ def _brief(bot: Any, args: argparse.Namespace) -> int:
     if args.json:
         print(json.dumps(answer.to_dict(), ensure_ascii=False, indent=2))
         return 0
-    print(answer.question)
-    print(answer.text)
+    print(printable(answer.question))
+    print(printable(answer.text))
     _print_sources(answer)
     return 0
 
@@ -328,9 +339,9 @@ def _print_sources(answer: Any) -> None:
     for source in answer.sources:
         mark = "*" if source.cited else " "
         date = source.published or "undated"
-        print(f"{mark}[{source.n}] {source.title} — {source.publisher or '?'}, {date}")
+        print(printable(f"{mark}[{source.n}] {source.title} — {source.publisher or '?'}, {date}"))
         if source.url:
-            print(f"     {source.url}")
+            print(printable(f"     {source.url}"))
 
 
 def _chat(bot: Any, args: argparse.Namespace) -> int:
@@ -358,16 +369,16 @@ def _chat(bot: Any, args: argparse.Namespace) -> int:
             stream = bot.stream(question, history=history, **options)
             for piece in stream:
                 shown += piece
-                print(piece, end="", flush=True)
+                print(printable(piece), end="", flush=True)
             answer = stream.answer
         except NewsbotError as error:  # a bad date: say so and keep the conversation
-            print(f"newsbot: {error}", file=sys.stderr, flush=True)
+            print(printable(f"newsbot: {error}"), file=sys.stderr, flush=True)
             continue
         print()
         if answer.text != shown:  # a model's answer, after the check against the sources
-            print(f"\nChecked answer:\n{answer.text}")
+            print(printable(f"\nChecked answer:\n{answer.text}"))
         if answer.searched:
-            print(f"(searched for: {answer.searched})")
+            print(printable(f"(searched for: {answer.searched})"))
         _print_sources(answer)
         print("", flush=True)
         history += [
@@ -384,7 +395,7 @@ def _stats(bot: Any, args: argparse.Namespace) -> int:
     for key, value in stats.items():
         if key == "publishers":
             value = ", ".join(f"{name} ({count})" for name, count in value.items()) or "-"
-        print(f"{key.replace('_', ' ')}: {value}")
+        print(printable(f"{key.replace('_', ' ')}: {value}"))
     return 0
 
 

@@ -3,7 +3,9 @@
 Each round asks every feed for what changed (`ingest.sources.feeds`), writes the new
 and changed entries' articles to one JSON-lines file in the data dir and stores that
 file the way `newsbot ingest` stores any file: here, or through the web chat serving
-this data dir. A feed that is down is reported and asked again next round.
+this data dir. A feed that is down is reported and asked again next round; a round in
+which no feed could be read ends the watch, so that a wrong address or a lost network
+shows as a failed command, not as a process that only prints failures.
 """
 
 from __future__ import annotations
@@ -47,7 +49,12 @@ class Round:
     failed: list[str] = field(default_factory=list)  # "item: reason"
     not_modified: int = 0
     feeds: int = 0
+    unread: int = 0  # feeds that gave no answer; a 304 is one
     stored: str = ""
+
+    @property
+    def read_nothing(self) -> bool:
+        return self.unread == self.feeds
 
     def line(self) -> str:
         when = datetime.now(UTC).strftime("%Y-%m-%d %H:%M:%S UTC")
@@ -85,6 +92,7 @@ def run_round(
         done.unchanged += polled.unchanged
         done.not_modified += polled.not_modified
         if polled.error:
+            done.unread += 1
             done.failed.append(f"{url}: {polled.error}")
     articles: list[Article] = []
     for _, polled in polls:
@@ -111,16 +119,21 @@ def watch(
     every: float,
     rounds: int | None,
     report: Callable[[Round], None],
-) -> None:
+) -> Round | None:
     """Rounds every `every` seconds (counted from each round's start), `rounds` of them
-    or until interrupted."""
+    or until interrupted; the first round in which no feed could be read is the last,
+    and is returned (None when all rounds ran)."""
     number = 0
     while rounds is None or number < rounds:
         number += 1
         started = time.monotonic()
-        report(run_round(number, feeds, data_dir, policy, store))
+        done = run_round(number, feeds, data_dir, policy, store)
+        report(done)
+        if done.read_nothing:
+            return done
         if rounds is None or number < rounds:
             time.sleep(max(0.0, every - (time.monotonic() - started)))
+    return None
 
 
 def _write_round(data_dir: Path, articles: Sequence[Article]) -> Path:

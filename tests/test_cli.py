@@ -3,14 +3,31 @@
 from __future__ import annotations
 
 import json
+import re
 import subprocess
 from pathlib import Path
 
 import pytest
 
-from bot import NewsBot
+from bot import NewsBot, Settings
 from bot.cli import main
-from tests.conftest import NEWSBOT, SAMPLE_ARTICLES, SEED_QUESTION
+from ingest.index.store import StoredArticle
+from tests.conftest import NEWSBOT, SAMPLE_ARTICLES, SEED_QUESTION, sharing_models
+
+# What a terminal acts on: every C0 character but newline and tab, DEL, every C1.
+TERMINAL_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")
+# A title that colours the screen and sets the window's title, a publisher that is a
+# hidden hyperlink, a URL that clears the screen, bells, DEL and 8-bit controls.
+HOSTILE = {
+    "title": "\x1b[31mCobalt\x1b[0m miners \x1b]0;pwned\x07strike\x07 at\x9bKatanga\x85",
+    "source": "\x1b]8;;https://evil.example/\x1b\\Ore\x1b]8;;\x1b\\ \x07Daily\x7f",
+    "url": "https://ore.example/\x1b[2J\x1b[Hcobalt\x9d0;x\x9c\x07",
+}
+HOSTILE_TEXT = (
+    "Cobalt miners at the Katanga mine walked out on Monday\x1b[5m over pay\x9b, halting "
+    "output at the \x1b]0;pwned\x07world's largest cobalt mine. The strike cut supply "
+    "by a fifth, traders said, and cobalt prices rose 6 percent in London."
+)
 
 
 def test_ask_json_contract(bot: NewsBot, capsys: pytest.CaptureFixture[str]) -> None:
@@ -115,3 +132,62 @@ def test_the_publisher_filter_and_its_older_name(
         assert main([*argv, question]) == 0
         data = json.loads(capsys.readouterr().out)
         assert data["sources"] and {s["publisher"] for s in data["sources"]} == {"Ledger Wire"}
+
+
+def terminal_safe(shown: bytes) -> str:
+    """What a command printed, checked to hold nothing a terminal acts on."""
+    text = shown.decode("utf-8")
+    assert not TERMINAL_CONTROL.search(text), repr(text)
+    return text
+
+
+def test_escape_sequences_in_news_never_reach_the_terminal(tmp_path: Path) -> None:
+    """A title, publisher, URL or text may carry escape sequences: they are not stored,
+    the ingest, the answer and the stats print none, and the title still reads."""
+    news = tmp_path / "hostile.jsonl"
+    record = {**HOSTILE, "text": HOSTILE_TEXT, "published": "2025-03-03"}
+    news.write_text(json.dumps(record) + "\n", encoding="utf-8")
+    data = ["--data-dir", str(tmp_path / "data")]
+    question = "Why did cobalt miners strike?"
+    shown = []
+    for command in (
+        ["ingest", str(news)],
+        ["ask", question],
+        ["stats"],
+        ["ask", "--json", question],
+    ):
+        done = subprocess.run([NEWSBOT, *data, *command], capture_output=True, timeout=120)
+        assert done.returncode == 0, done.stderr
+        err = done.stderr
+        if command[0] == "ingest":  # its progress bar redraws itself after a \r
+            err = err.replace(b"\r", b"")
+        terminal_safe(err)
+        shown.append(terminal_safe(done.stdout))
+    ingested, answered, stats, as_json = shown
+    assert "added 1, unchanged 0, replaced 0, failed 0" in ingested, ingested
+    assert "Cobalt miners strike at Katanga — Ore Daily, 2025-03-03" in answered, answered
+    assert "https://ore.example/cobalt" in answered
+    assert "publishers: Ore Daily (1)" in stats, stats
+    stored = json.loads(as_json)["sources"][0]  # as stored: JSON would show any escape
+    assert (stored["title"], stored["publisher"]) == (
+        "Cobalt miners strike at Katanga",
+        "Ore Daily",
+    )
+    assert stored["url"].startswith("https://ore.example/cobalt")
+    assert not TERMINAL_CONTROL.search(stored["url"] + stored["text"]), stored
+
+
+def test_a_store_written_before_still_prints_clean(
+    bot: NewsBot, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """News stored by an earlier version went in unfiltered: what prints it filters too."""
+    old = sharing_models(bot, Settings(data_dir=tmp_path / "data"))
+    metadata = {**HOSTILE, "origin": "hostile.jsonl#1", "dated": False}
+    vectors = old.index_embedder.encode([HOSTILE_TEXT])
+    old.store.add_articles([StoredArticle("0badc0de", metadata, [HOSTILE_TEXT], vectors)])
+    data = ["--data-dir", str(tmp_path / "data")]
+    assert main([*data, "ask", "Why did cobalt miners strike?"]) == 0
+    assert main([*data, "stats"]) == 0
+    printed = capsys.readouterr()
+    shown = terminal_safe(printed.out.encode()) + terminal_safe(printed.err.encode())
+    assert "Cobalt miners strike at Katanga" in " ".join(shown.split()), shown

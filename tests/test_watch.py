@@ -128,3 +128,19 @@ def test_rounds_fetch_only_what_changed_and_survive_a_feed_that_is_down(
     summary = render.corpus_summary(stats)
     assert f"{site.split('://')[1]}/feed.xml read 20" in summary, summary
     assert "last try failed: cannot fetch" in summary
+
+
+def test_a_round_in_which_no_feed_answers_ends_the_watch_with_the_reason(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Every feed down (a wrong address, no network): the command fails at once, saying
+    why, instead of printing failures forever with exit status 0 at the end."""
+    down = f"http://127.0.0.1:{free_port()}/feed.xml"  # nothing listens there
+    flags = ["--data-dir", str(tmp_path / "data"), "--allow-private-urls", "true"]
+    status = main([*flags, "watch", down, "--rounds", "3", "--every", "1s"])
+    shown = capsys.readouterr()
+    assert status == 1
+    assert "round 1: new 0, changed 0, unchanged 0, failed 1" in shown.out, shown.out
+    assert "round 2" not in shown.out  # stopped after the first round, not at the last
+    assert f"FAILED {down}: cannot fetch" in shown.err, shown.err
+    assert "newsbot watch: no feed could be read in round 1; stopping" in shown.err
