@@ -39,6 +39,8 @@ LOGIN_PATHS = ("/login", "/login/", "/gradio_api/login", "/gradio_api/login/")
 # Failed logins one address may make before it waits; then 2 s, 4 s, ... up to a day.
 FREE_FAILURES = 5
 MAX_WAIT_S = 86_400.0
+# Addresses remembered before those no longer waiting are forgotten (memory stays bounded).
+_MAX_ADDRESSES = 10_000
 
 
 def allowed_hosts(bound: str, extra: Sequence[str]) -> list[str]:
@@ -76,6 +78,9 @@ class Throttle:
 
     def failed(self, address: str) -> None:
         with self._lock:
+            if len(self._failures) >= _MAX_ADDRESSES:  # many guessers: forget the idle
+                now = self._clock()
+                self._failures = {a: f for a, f in self._failures.items() if f[1] > now}
             count, _ = self._failures.get(address, (0, 0.0))
             count += 1
             wait = 0.0 if count < FREE_FAILURES else min(2.0 ** (count - 4), MAX_WAIT_S)
