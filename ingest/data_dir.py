@@ -18,14 +18,18 @@ PRIVATE_UMASK = 0o077
 
 
 def keep_private(data_dir: Path) -> None:
-    """Create `data_dir` as 0700 (tightening one of this user's that others could read)
-    and have this process create files 0600 and folders 0700 from now on.
+    """Have this process create files 0600 and folders 0700 from now on, and tighten
+    `data_dir` to 0700 when it is this user's and others could read it.
 
-    The umask is the process's: a program that embeds `NewsBot` gets it too, which is
-    what keeps Chroma's own files private."""
+    The folder is not created here: whatever first writes to it does, under this umask,
+    so a bot handed a store of its own never leaves an empty data dir behind. The umask
+    is the process's: a program that embeds `NewsBot` gets it too, which is what keeps
+    Chroma's own files private."""
     os.umask(PRIVATE_UMASK)
-    data_dir.mkdir(mode=0o700, parents=True, exist_ok=True)
-    status = data_dir.stat()
+    try:
+        status = data_dir.stat()
+    except FileNotFoundError:
+        return
     if status.st_uid == os.getuid() and stat.S_IMODE(status.st_mode) & PRIVATE_UMASK:
         data_dir.chmod(0o700)
         log.warning("%s could be read by other users: made private (0700)", data_dir)
