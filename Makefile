@@ -9,7 +9,7 @@ export HF_HUB_OFFLINE := 1
 export ANONYMIZED_TELEMETRY := False
 export GRADIO_ANALYTICS_ENABLED := False
 
-.PHONY: install demo test test-fast test-llm test-package lint browser bench eval clean
+.PHONY: install demo test test-main test-fast test-llm test-package lint browser bench eval clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -30,10 +30,17 @@ demo: $(STAMP)
 	$(BIN)/newsbot --data-dir $(DEMO_DIR) ingest ingest/samples/sample_news.jsonl
 	$(BIN)/newsbot --data-dir $(DEMO_DIR) serve
 
+# The tiers of `make test`, each one shell command whose exit status is the tier's.
+# PYTEST_ARGS goes to each pytest run (`make test PYTEST_ARGS=-x`).
+TIER_lint = $(BIN)/ruff check bot ingest ui tests bench && \
+	$(BIN)/ruff format --check bot ingest ui tests bench && $(BIN)/mypy
+TIER_main = $(BIN)/pytest -q $(PYTEST_ARGS)
+TIER_llm = $(MAKE) -s --no-print-directory $(LLM_STAMP) && $(BIN)/pytest -q -m llm $(PYTEST_ARGS)
+TIER_package = $(BIN)/pytest -q -m package $(PYTEST_ARGS)
+TIERS := lint main llm package
+
 lint: $(STAMP)
-	$(BIN)/ruff check bot ingest ui tests bench
-	$(BIN)/ruff format --check bot ingest ui tests bench
-	$(BIN)/mypy
+	$(TIER_lint)
 
 # The browser tests drive Debian's chromium (Playwright downloads no browser).
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
@@ -43,23 +50,30 @@ browser:
 	  $(SUDO) apt-get update -qq && \
 	  DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq --no-install-recommends chromium; }
 
-# Everything but the LLM and package tests, then those (so CI covers them too).
-test: lint browser
-	$(BIN)/pytest -q
-	$(MAKE) test-llm
-	$(MAKE) test-package
+# Every tier, each run even when one before it failed; then one line per tier, and a
+# non-zero exit status if any failed. Tests that need ../shared are skipped without it.
+test: $(STAMP) browser
+	@failed=0; summary=""; \
+	$(foreach tier,$(TIERS),echo "== $(tier)"; ( $(TIER_$(tier)) ); code=$$?; \
+	  if [ $$code -eq 0 ]; then summary="$${summary}$(tier): passed\n"; \
+	  else summary="$${summary}$(tier): FAILED (exit $$code)\n"; failed=1; fi;) \
+	printf "\n%b" "$$summary"; exit $$failed
+
+# Everything but the LLM and package tests.
+test-main: $(STAMP)
+	$(TIER_main)
 
 # The inner loop: no browser, no server processes, no language model (about a minute).
 test-fast: $(STAMP)
 	$(BIN)/pytest -q -m 'not slow and not llm and not package'
 
 test-llm: $(LLM_STAMP)
-	$(BIN)/pytest -q -m llm
+	$(TIER_llm)
 
 # The wheel `pip wheel .` builds, installed with the stock pip of a fresh venv (no extras),
 # ingests the seed article and answers the seed question (about 3 minutes).
 test-package: $(STAMP)
-	$(BIN)/pytest -q -m package
+	$(TIER_package)
 
 bench: $(STAMP)
 	$(BIN)/python -m bench.run $(BENCH_ARGS)

@@ -22,7 +22,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from bench.serving import free_port, wait_for
+from bench.serving import free_port, stop, wait_for
 from bot.newsbot import NewsBot
 from bot.settings import Settings
 from ingest.types import Article
@@ -81,8 +81,7 @@ def catch_up_delay(source: NewsBot, articles: list[Article], rounds: int = 5) ->
                     second.ask(article.title)  # a busy worker: questions keep coming
                 delays.append(time.perf_counter() - ingested)
         finally:
-            server.terminate()
-            server.wait(timeout=30)
+            stop(server)
     return {
         "catch_up_seconds_runs": [round(d, 2) for d in delays],
         "catch_up_seconds": round(statistics.median(delays), 2),

@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import json
 import os
-import signal
 import socket
 import subprocess
 import tempfile
@@ -57,8 +56,7 @@ def measure(
         results["server_peak_rss_mb"] = _peak_rss_mb(server.pid)
         return results
     finally:
-        server.send_signal(signal.SIGINT)
-        server.wait(timeout=60)
+        stop(server, seconds=60)
 
 
 def _concurrent(url: str, questions: list[str], clients: int, per_client: int) -> dict[str, Any]:
@@ -154,6 +152,17 @@ def free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         return int(sock.getsockname()[1])
+
+
+def stop(process: subprocess.Popen[Any], seconds: float = 30) -> None:
+    """SIGTERM (a service manager's stop; `newsbot serve` ends as on Ctrl-C), then SIGKILL
+    if it has not ended within `seconds`: no process is left behind."""
+    process.terminate()
+    try:
+        process.wait(timeout=seconds)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        process.wait(timeout=10)
 
 
 def wait_for(url: str, process: subprocess.Popen[bytes] | None = None, seconds: float = 60) -> None:

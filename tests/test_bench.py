@@ -12,6 +12,8 @@ from bench import run
 from bot import NewsBot
 from tests.conftest import shared_dir
 
+DEV_CORPUS = "the RealTimeQA DEV corpus, data/realtimeqa-dev/corpus.jsonl.gz"
+
 
 def results_of(out: Path) -> dict[str, Any]:
     results: dict[str, Any] = json.loads(out.read_text())
@@ -19,10 +21,11 @@ def results_of(out: Path) -> dict[str, Any]:
 
 
 @pytest.mark.slow
+@pytest.mark.shared(DEV_CORPUS)
 def test_a_tiny_bench_run_prints_every_figure(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    corpus = shared_dir() / "data" / "realtimeqa-dev" / "corpus.jsonl.gz"
+    corpus = shared_dir(DEV_CORPUS) / "data" / "realtimeqa-dev" / "corpus.jsonl.gz"
     out = tmp_path / "bench.json"
     argv = ["--corpus", str(corpus), "--sample", "40", "--questions", "4", "--repeats", "1"]
     argv += ["--cold-runs", "1", "--scale", "1500", "--clients", "2", "--upload", "20"]
@@ -60,10 +63,11 @@ def test_a_tiny_bench_run_prints_every_figure(
 
 
 @pytest.mark.slow
+@pytest.mark.shared(DEV_CORPUS)
 def test_a_bench_on_a_filled_store_times_each_stage_and_ingests_nothing(
     bot: NewsBot, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    corpus = shared_dir() / "data" / "realtimeqa-dev" / "corpus.jsonl.gz"
+    corpus = shared_dir(DEV_CORPUS) / "data" / "realtimeqa-dev" / "corpus.jsonl.gz"
     chunks = bot.store.chunk_count()
     argv = ["--corpus", str(corpus), "--store", str(bot.settings.data_dir), "--clients", "0"]
     assert run.main([*argv, "--questions", "3", "--repeats", "1", "--cold-runs", "1"]) == 0

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from bench.serving import free_port, wait_for
+from bench.serving import free_port, stop, wait_for
 from bot import NewsBot, Settings, StoreUnavailable
 from ingest.index.fts import DayRange
 from ingest.index.store import CATCH_UP_EVERY_S
@@ -63,11 +63,11 @@ def _found_within(newsbot: NewsBot, question: str, wanted: str, seconds: float) 
 
 @pytest.mark.slow
 def test_a_second_worker_finds_what_the_first_ingested_without_a_rebuild(
-    bot: NewsBot, chroma_server: str, tmp_path: Path, caplog: pytest.LogCaptureFixture
+    sample_bot: NewsBot, chroma_server: str, tmp_path: Path, caplog: pytest.LogCaptureFixture
 ) -> None:
-    first = _worker(bot, chroma_server, tmp_path / "first", 880)
+    first = _worker(sample_bot, chroma_server, tmp_path / "first", 880)
     assert first.ingest([SAMPLE_NEWS]).ok
-    second = _worker(bot, chroma_server, tmp_path / "second", 880)
+    second = _worker(sample_bot, chroma_server, tmp_path / "second", 880)
     assert second.store.lexical.count() == first.store.chunk_count()  # built once, at start
     caplog.set_level(logging.INFO, logger="ingest.index.store")
     caplog.clear()
@@ -139,7 +139,7 @@ def test_two_ingests_of_overlapping_news_into_one_server_store_each_article_once
 
 
 @pytest.mark.slow
-def test_a_worker_whose_chroma_server_has_gone_says_so(bot: NewsBot, tmp_path: Path) -> None:
+def test_a_worker_whose_chroma_server_has_gone_says_so(sample_bot: NewsBot, tmp_path: Path) -> None:
     port = free_port()
     chroma = Path(sys.executable).with_name("chroma")
     server = subprocess.Popen(
@@ -150,11 +150,10 @@ def test_a_worker_whose_chroma_server_has_gone_says_so(bot: NewsBot, tmp_path: P
     url = f"http://127.0.0.1:{port}"
     try:
         wait_for(f"{url}/api/v2/heartbeat", server)
-        worker = _worker(bot, url, tmp_path / "worker", 900)
+        worker = _worker(sample_bot, url, tmp_path / "worker", 900)
         assert worker.ingest([SAMPLE_NEWS]).ok
     finally:
-        server.terminate()
-        server.wait(timeout=30)
+        stop(server)
     time.sleep(CATCH_UP_EVERY_S)
     with pytest.raises(StoreUnavailable, match="chroma run"):
         worker.ask(SEED_QUESTION)

@@ -25,7 +25,12 @@ from bot.eval.report import format_curve
 from bot.types import NO_ANSWER, Answer, Source
 from tests.conftest import shared_dir
 
-REALTIMEQA = shared_dir() / "data" / "realtimeqa-dev"
+REALTIMEQA = "RealTimeQA DEV, data/realtimeqa-dev"
+
+
+@pytest.fixture(scope="module")
+def realtimeqa() -> Path:
+    return shared_dir(REALTIMEQA) / "data" / "realtimeqa-dev"
 
 
 # --- normalisation and matching -------------------------------------------------------
@@ -178,13 +183,13 @@ def test_marker_must_match_the_selection(tmp_path: Path) -> None:
 # --- end to end -----------------------------------------------------------------------
 
 
-def _pool_urls(questions: list[dict[str, Any]]) -> dict[str, set[str]]:
+def _pool_urls(realtimeqa: Path, questions: list[dict[str, Any]]) -> dict[str, set[str]]:
     """Each question's search-pool article URLs, read from the corpus."""
     import gzip
 
     wanted = {i for q in questions for i in q["pool"]}
     url_of: dict[str, str] = {}
-    with gzip.open(REALTIMEQA / "corpus.jsonl.gz", "rt", encoding="utf-8") as lines:
+    with gzip.open(realtimeqa / "corpus.jsonl.gz", "rt", encoding="utf-8") as lines:
         for line in lines:
             record = json.loads(line)
             if record["id"] in wanted:
@@ -193,11 +198,12 @@ def _pool_urls(questions: list[dict[str, Any]]) -> dict[str, set[str]]:
 
 
 @pytest.mark.slow
-def test_eval_cli_on_realtimeqa_pool_and_reuses_the_store(tmp_path: Path) -> None:
+@pytest.mark.shared(REALTIMEQA)
+def test_eval_cli_on_realtimeqa_pool_and_reuses_the_store(realtimeqa: Path, tmp_path: Path) -> None:
     from bot.cli import main
 
     def run(out: Path) -> tuple[dict[str, Any], float]:
-        argv = ["--data-dir", str(tmp_path / "store"), "eval", str(REALTIMEQA)]
+        argv = ["--data-dir", str(tmp_path / "store"), "eval", str(realtimeqa)]
         argv += ["--corpus", "pool", "--limit", "20", "--out", str(out)]
         started = time.perf_counter()
         assert main(argv) == 0
@@ -213,8 +219,8 @@ def test_eval_cli_on_realtimeqa_pool_and_reuses_the_store(tmp_path: Path) -> Non
     assert metrics["recall@5_answerable"]["rate"] > 0.5
     # Sharper: the top source should come from the question's own search pool (~7 of the
     # ~126 stored articles, so a random retriever manages about 5%); all of them now.
-    lines = (REALTIMEQA / "questions.jsonl").read_text(encoding="utf-8").splitlines()
-    pools = _pool_urls([json.loads(line) for line in lines if line.strip()])
+    lines = (realtimeqa / "questions.jsonl").read_text(encoding="utf-8").splitlines()
+    pools = _pool_urls(realtimeqa, [json.loads(line) for line in lines if line.strip()])
     own = [
         r["source_urls"][:1] != [] and r["source_urls"][0] in pools[r["id"]]
         for r in records

@@ -120,7 +120,7 @@ def feeds() -> Iterator[str]:
 
 
 @pytest.fixture
-def small_bot(bot: NewsBot, tmp_path: Path) -> NewsBot:
+def small_bot(sample_bot: NewsBot, tmp_path: Path) -> NewsBot:
     """An empty store with small limits, so that hostile sizes stay cheap to build."""
     settings = Settings(
         data_dir=tmp_path / "data",
@@ -129,7 +129,7 @@ def small_bot(bot: NewsBot, tmp_path: Path) -> NewsBot:
         max_chunk_chars=1_500,
         allow_private_urls=True,  # the feeds are served on 127.0.0.1
     )
-    return sharing_models(bot, settings)
+    return sharing_models(sample_bot, settings)
 
 
 def _lines(report: Any) -> dict[str, str]:
@@ -211,7 +211,7 @@ def test_hostile_feeds_fail_per_entry(small_bot: NewsBot, feeds: str) -> None:
 
 
 def test_the_cli_exits_non_zero_and_names_the_bad_line(
-    bot: NewsBot, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+    sample_bot: NewsBot, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     mixed = tmp_path / "mixed.jsonl"
     mixed.write_text(

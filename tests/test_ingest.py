@@ -180,10 +180,10 @@ def test_local_addresses_are_refused_unless_allowed(fresh_bot: NewsBot, site: st
 
 
 def test_a_trickling_page_is_cut_off_at_the_whole_request_deadline(
-    bot: NewsBot, tmp_path: Path
+    sample_bot: NewsBot, tmp_path: Path
 ) -> None:
     settings = Settings(data_dir=tmp_path / "d", allow_private_urls=True, fetch_timeout=1.5)
-    patient = sharing_models(bot, settings)
+    patient = sharing_models(sample_bot, settings)
     with trickling_site() as slow:
         report = patient.ingest([slow])
     assert len(report.failed) == 1
@@ -232,7 +232,7 @@ def test_bad_input_is_reported_per_item_and_harms_nothing(
 
 
 def test_cli_ingest_reports_failures_and_exits_non_zero(
-    bot: NewsBot, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+    sample_bot: NewsBot, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     good = tmp_path / "good.md"
     good.write_text("# Yen slides\n\nThe yen fell to 158 per dollar on Tuesday after the BoJ.\n")

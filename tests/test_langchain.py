@@ -20,8 +20,8 @@ class TestNewsRetrieverStandard(RetrieversIntegrationTests):
     newsbot: NewsBot
 
     @pytest.fixture(autouse=True)
-    def _the_bot(self, bot: NewsBot) -> None:
-        type(self).newsbot = bot
+    def _the_bot(self, sample_bot: NewsBot) -> None:
+        type(self).newsbot = sample_bot
 
     @property
     def retriever_constructor(self) -> type[NewsRetriever]:
@@ -36,8 +36,8 @@ class TestNewsRetrieverStandard(RetrieversIntegrationTests):
         return "Who raised Hang Seng targets?"
 
 
-def test_documents_carry_what_cites_them(bot: NewsBot) -> None:
-    retriever = bot.as_retriever(k=3, entities=["9988.HK"], since="2025-02-01")
+def test_documents_carry_what_cites_them(sample_bot: NewsBot) -> None:
+    retriever = sample_bot.as_retriever(k=3, entities=["9988.HK"], since="2025-02-01")
     documents = retriever.invoke("How much will be invested in AI infrastructure?")
     assert len(documents) == 3
     first = documents[0]
@@ -48,7 +48,7 @@ def test_documents_carry_what_cites_them(bot: NewsBot) -> None:
     assert all(d.metadata["published"] >= "2025-02-01" for d in documents)
 
 
-def test_create_retrieval_chain_takes_it_unchanged(bot: NewsBot) -> None:
+def test_create_retrieval_chain_takes_it_unchanged(sample_bot: NewsBot) -> None:
     """LangChain's own retrieval chain; the step that would call a language model here
     lists the passages it was given, with their publishers (no model runs in this test)."""
     from langchain_classic.chains import create_retrieval_chain
@@ -57,7 +57,7 @@ def test_create_retrieval_chain_takes_it_unchanged(bot: NewsBot) -> None:
         documents: list[Document] = inputs["context"]
         return "\n".join(f"[{d.metadata['publisher']}] {d.page_content}" for d in documents)
 
-    chain = create_retrieval_chain(bot.as_retriever(k=2), RunnableLambda(cite))
+    chain = create_retrieval_chain(sample_bot.as_retriever(k=2), RunnableLambda(cite))
     result = chain.invoke({"input": "Who raised Hang Seng targets?"})
     assert len(result["context"]) == 2
     assert result["answer"].count("\n") == 1 and "target" in result["answer"]

@@ -94,7 +94,7 @@ def one_round(data_dir: Path, feeds: list[str], capsys: pytest.CaptureFixture[st
 
 
 def test_rounds_fetch_only_what_changed_and_survive_a_feed_that_is_down(
-    bot: NewsBot, site: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+    sample_bot: NewsBot, site: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     data = tmp_path / "data"
     down = f"http://127.0.0.1:{free_port()}/feed.xml"  # nothing listens there
@@ -119,7 +119,7 @@ def test_rounds_fetch_only_what_changed_and_survive_a_feed_that_is_down(
     fetched = sorted(_Feeds.log)
     assert fetched == [("/feed.xml", 200), ("/nickel.html", 200), ("/zinc.html", 200)]
 
-    stored = NewsBot(Settings(data_dir=data), index_embedder=bot.index_embedder)
+    stored = NewsBot(Settings(data_dir=data), index_embedder=sample_bot.index_embedder)
     stats = stored.stats()
     assert stats["articles"] == 3  # the edited entry replaced its first version
     texts = " ".join(p.text for p in stored.search("zinc fell", k=5))
