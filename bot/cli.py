@@ -1,7 +1,10 @@
 """`newsbot`: ingest, ask, stats, serve and eval from the terminal.
 
 Every setting of `Settings` is also a global flag (`--data-dir`, `--chroma-url`, ...),
-generated from the settings object so that the two never drift apart.
+generated from the settings object so that the two never drift apart. Global flags go
+before or after the command. This module imports only what parsing needs: `newsbot
+--help` must not wait for Chroma, ONNX Runtime or the web chat (each command imports
+its own).
 """
 
 from __future__ import annotations
@@ -13,9 +16,11 @@ import logging
 import sys
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any, Literal, get_args, get_origin
+from types import NoneType, UnionType
+from typing import Any, Literal, Union, get_args, get_origin
 
 from pydantic import ValidationError
+from pydantic.fields import FieldInfo
 
 from bot import __version__
 from bot.eval import command as eval_command
@@ -25,30 +30,112 @@ from ingest.errors import NewsbotError
 
 # Secrets: a flag shows in every user's `ps`, so these come only from the environment.
 ENV_ONLY = ("auth",)
+# What a setting's value is where its type alone does not say: the unit of a number, the
+# kind of a path or text. The others show N (whole number), NUMBER or TEXT.
+METAVARS = {
+    "data_dir": "DIR",
+    "model_cache_dir": "DIR",
+    "auth_file": "FILE",
+    "embedding_model": "NAME_OR_DIR",
+    "chroma_url": "URL",
+    "llm_base_url": "URL",
+    "llm": "WRITER",
+    "llm_api_key": "KEY",
+    "chunk_size": "CHARS",
+    "chunk_overlap": "CHARS",
+    "max_chunk_chars": "CHARS",
+    "max_article_chars": "CHARS",
+    "llm_context": "TOKENS",
+    "llm_max_tokens": "TOKENS",
+    "fetch_timeout": "SECONDS",
+    "llm_timeout": "SECONDS",
+    "max_file_mb": "MB",
+    "max_html_mb": "MB",
+    "max_upload_mb": "MB",
+    "min_evidence": "0-1",
+}
+_NUMBER = {int: "N", float: "NUMBER"}
+# Publishers `stats` lists by name; a store of a whole news archive has thousands.
+STATS_PUBLISHERS = 10
 
 
-def _settings_flags(parser: argparse.ArgumentParser) -> None:
+class _SettingsFormatter(argparse.HelpFormatter):
+    """Usage names a command's own options and `[--SETTING VALUE]` for the settings: all
+    of them in every usage line made a 25-line dump of each mistyped command."""
+
+    _SETTING = argparse.Action(["--SETTING"], dest="setting", metavar="VALUE")
+
+    def add_usage(
+        self,
+        usage: str | None,
+        actions: Any,
+        groups: Any,
+        prefix: str | None = None,
+    ) -> None:
+        own = [action for action in actions if action.dest not in Settings.model_fields]
+        if len(own) < len(actions):
+            own.append(self._SETTING)
+        super().add_usage(usage, own, groups, prefix)
+
+
+def _global_flags(parser: argparse.ArgumentParser) -> None:
+    """`-v` and one flag per setting, on the main parser and on every command's.
+
+    Their default is SUPPRESS: a flag not given leaves no value behind, so a value given
+    before the command is not overwritten by the command's parser (it parses after).
+    """
+    parser.formatter_class = _SettingsFormatter
+    parser.add_argument(
+        "-v", "--verbose", action="store_true", default=argparse.SUPPRESS, help="Log debug details."
+    )
     for title, names in GROUPS.items():
         group = parser.add_argument_group(f"settings: {title} (also NEWSBOT_* variables)")
         for name in names:
+            flag = "--" + name.replace("_", "-")
             if name in ENV_ONLY:
                 # Taken only to be refused with the reason and the way that works.
-                flag = "--" + name.replace("_", "-")
-                parser.add_argument(flag, dest=f"refused_{name}", help=argparse.SUPPRESS)
+                parser.add_argument(
+                    flag, dest=f"refused_{name}", default=argparse.SUPPRESS, help=argparse.SUPPRESS
+                )
                 continue
-            field = Settings.model_fields[name]
-            annotation = field.annotation
-            kind: Any = annotation if annotation in (int, float) else str
-            env = f"NEWSBOT_{name.upper()}"
-            choices = list(get_args(annotation)) if get_origin(annotation) is Literal else None
-            group.add_argument(
-                "--" + name.replace("_", "-"),
-                dest=name,
-                type=kind,
-                choices=choices,
-                default=None,
-                help=f"{field.description} [{env}]".replace("%", "%%"),  # argparse formats help
-            )
+            group.add_argument(flag, dest=name, default=argparse.SUPPRESS, **_flag_shape(name))
+
+
+def _flag_shape(name: str) -> dict[str, Any]:
+    """What a setting's flag takes (type, choices, metavar) and its help with the default."""
+    field = Settings.model_fields[name]
+    annotation = _without_none(field.annotation)
+    description = field.description or ""
+    shape: dict[str, Any] = {"type": str, "metavar": METAVARS.get(name, "TEXT")}
+    if annotation is bool:
+        shape = {"type": str.lower, "choices": ("true", "false")}
+    elif get_origin(annotation) is Literal:
+        shape = {"type": str, "choices": get_args(annotation)}
+    elif annotation in (int, float):
+        shape = {"type": annotation, "metavar": METAVARS.get(name, _NUMBER[annotation])}
+    # A description that speaks of its default explains it better than a value would.
+    default = "" if "default" in description else f" (default {_shown(field)})"
+    # argparse formats help with %
+    shape["help"] = f"{description}{default} [NEWSBOT_{name.upper()}]".replace("%", "%%")
+    return shape
+
+
+def _without_none(annotation: Any) -> Any:
+    """`float | None` -> float: a flag gives a value or is left out."""
+    if get_origin(annotation) in (Union, UnionType):
+        kept = [arg for arg in get_args(annotation) if arg is not NoneType]
+        return kept[0] if len(kept) == 1 else annotation
+    return annotation
+
+
+def _shown(field: FieldInfo) -> str:
+    """A default as it is typed on the command line."""
+    value = field.get_default(call_default_factory=True)
+    if isinstance(value, bool):
+        return str(value).lower()
+    if value is None:
+        return "none"
+    return str(value) or "empty"
 
 
 def _setting_problem(error: Any) -> str:
@@ -64,9 +151,9 @@ def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="newsbot", description="Answer questions about market news, with citations."
     )
-    parser.add_argument("-v", "--verbose", action="store_true", help="Log debug details.")
     parser.add_argument("--version", action="version", version=f"newsbot {__version__}")
-    _settings_flags(parser)
+    _global_flags(parser)
+    parser.set_defaults(verbose=False)
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
     watch = commands.add_parser(
@@ -81,9 +168,18 @@ def build_parser() -> argparse.ArgumentParser:
         "scheduler sees the failure (restart it on failure to keep watching).",
     )
     watch.add_argument("feeds", nargs="+", metavar="FEED_OR_URL")
-    watch.add_argument("--every", default="15m", help="Time between rounds: 30s, 15m, 2h.")
     watch.add_argument(
-        "--rounds", type=int, default=None, help="Stop after this many rounds (default: never)."
+        "--every",
+        default="15m",
+        metavar="DURATION",
+        help="Time between rounds: 30s, 15m, 2h (default 15m).",
+    )
+    watch.add_argument(
+        "--rounds",
+        type=int,
+        default=None,
+        metavar="N",
+        help="Stop after this many rounds (default never).",
     )
 
     ingest = commands.add_parser("ingest", help="Add files, folders, URLs or feeds.")
@@ -94,7 +190,6 @@ def build_parser() -> argparse.ArgumentParser:
     ask.add_argument("question", help="The question, or '-' to read questions from stdin.")
     ask.add_argument("--json", action="store_true", help="Print the answer as JSON.")
     _filter_flags(ask)
-    _llm_flag(ask)
 
     chat = commands.add_parser(
         "chat",
@@ -103,7 +198,6 @@ def build_parser() -> argparse.ArgumentParser:
         "/clear forgets the conversation, /quit or Ctrl-D ends it.",
     )
     _filter_flags(chat)
-    _llm_flag(chat)
 
     brief = commands.add_parser(
         "brief",
@@ -113,15 +207,24 @@ def build_parser() -> argparse.ArgumentParser:
         "publishers carried them.",
     )
     brief.add_argument("--json", action="store_true", help="Print the brief as JSON.")
-    brief.add_argument("--limit", type=int, default=8, help="Stories at most (default 8).")
+    brief.add_argument(
+        "--limit", type=int, default=8, metavar="N", help="Stories at most (default 8)."
+    )
     _filter_flags(brief)
 
     stats = commands.add_parser("stats", help="Show what is stored.")
     stats.add_argument("--json", action="store_true", help="Print as JSON.")
 
     serve = commands.add_parser("serve", help="Start the web chat.")
-    serve.add_argument("--host", default="127.0.0.1", help="Interface to bind (default local).")
-    serve.add_argument("--port", type=int, default=7860, help="Port (default 7860).")
+    serve.add_argument(
+        "--host",
+        default="127.0.0.1",
+        metavar="ADDRESS",
+        help="Interface to bind (default 127.0.0.1: this machine only).",
+    )
+    serve.add_argument(
+        "--port", type=int, default=7860, metavar="PORT", help="Port (default 7860)."
+    )
     serve.add_argument(
         "--allowed-host",
         action="append",
@@ -140,35 +243,35 @@ def build_parser() -> argparse.ArgumentParser:
 
     evaluation = commands.add_parser("eval", help="Measure answer quality on a question set.")
     eval_command.add_arguments(evaluation)
-    _llm_flag(evaluation)
+    for command in commands.choices.values():
+        _global_flags(command)
     return parser
 
 
-def _llm_flag(parser: argparse.ArgumentParser) -> None:
-    """`--llm` after the command too (`newsbot eval --llm gguf:model.gguf ...`)."""
-    parser.add_argument(
-        "--llm",
-        default=argparse.SUPPRESS,
-        help="Answer writer: extractive, openai:MODEL or gguf:PATH (as the global --llm).",
-    )
-
-
 def _filter_flags(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--since", help="Only news published on or after this date (YYYY-MM-DD).")
-    parser.add_argument("--until", help="Only news published on or before this date.")
-    parser.add_argument("--as-of", help='Reference date for "this week" and the like.')
+    parser.add_argument(
+        "--since", metavar="DATE", help="Only news published on or after this date (YYYY-MM-DD)."
+    )
+    parser.add_argument(
+        "--until", metavar="DATE", help="Only news published on or before this date."
+    )
+    parser.add_argument(
+        "--as-of", metavar="DATE", help='Reference date for "this week" and the like.'
+    )
     parser.add_argument(
         "--publisher",
         "--source",  # its name before 0.2, kept for one release
         dest="publisher",
         action="append",
         default=[],
+        metavar="NAME",
         help="Only news from this publisher (repeatable).",
     )
     parser.add_argument(
         "--entity",
         action="append",
         default=[],
+        metavar="NAME",
         help="Only news naming this company, person, index or ticker (repeatable: any of "
         'them). "Alibaba", "Alibaba Group" and "9988.HK" are one company.',
     )
@@ -392,11 +495,43 @@ def _stats(bot: Any, args: argparse.Namespace) -> int:
     if args.json:
         print(json.dumps(stats, indent=2))
         return 0
-    for key, value in stats.items():
-        if key == "publishers":
-            value = ", ".join(f"{name} ({count})" for name, count in value.items()) or "-"
-        print(printable(f"{key.replace('_', ' ')}: {value}"))
+    for line in _stats_lines(stats):
+        print(printable(line))
     return 0
+
+
+def _stats_lines(stats: dict[str, Any]) -> list[str]:
+    """`bot.stats()` as a person reads it: one part a line, lists one item a line."""
+    articles = f"{stats['articles']} in {stats['chunks']} chunks"
+    if stats["undated_articles"]:
+        articles += f" ({stats['undated_articles']} undated)"
+    first, last = stats["first_published"], stats["last_published"]
+    where = stats["chroma"]
+    store = "embedded Chroma" if where == "embedded" else f"Chroma server at {where}"
+    publishers = list(stats["publishers"].items())
+    feeds = stats["feeds"]
+    lines = [
+        _row("articles", articles),
+        _row("published", f"{first} to {last}" if first else "no dated news"),
+        _row("publishers", len(publishers) or "none"),
+        *(f"  {name} ({count})" for name, count in publishers[:STATS_PUBLISHERS]),
+    ]
+    if len(publishers) > STATS_PUBLISHERS:
+        lines.append(f"  and {len(publishers) - STATS_PUBLISHERS} more (--json lists them all)")
+    lines += [
+        _row("data dir", stats["data_dir"]),
+        _row("store", f"{store}, collection {stats['collection']}"),
+        _row("embedding model", stats["embedding_model"]),
+        _row("feeds", len(feeds) or "none watched"),
+    ]
+    for url, feed in feeds.items():
+        read = f"last read {feed['last_read']}" if feed["last_read"] else "never read"
+        lines.append(f"  {url}: {read}, last error: {feed['last_error'] or 'none'}")
+    return lines
+
+
+def _row(label: str, value: object) -> str:
+    return f"{label + ':':<17}{value}"
 
 
 if __name__ == "__main__":

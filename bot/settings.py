@@ -18,7 +18,7 @@ from pydantic import Field, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from bot.tuning import NO_RERANKER_MIN_EVIDENCE, RERANKER_MIN_EVIDENCE
-from ingest.encoders.base import DEFAULT_EMBEDDING_MODEL
+from ingest.encoders import DEFAULT_EMBEDDING_MODEL
 from ingest.errors import BadSetting
 
 EXTRACTIVE = "extractive"
@@ -55,7 +55,7 @@ class Settings(BaseSettings):
         default="onnx-int8",
         description=(
             "onnx-int8: the model quantised to int8 for ONNX Runtime (exported once into "
-            "the model cache dir; ~1.5x faster, cosine >= 0.99 to fp32); torch: fp32 reference."
+            "the model cache dir; ~1.5x faster, cosine >= 0.985 to fp32); torch: fp32 reference."
         ),
     )
     index_vectors: Literal["static", "full"] = Field(

@@ -5,14 +5,16 @@ from __future__ import annotations
 import json
 import re
 import subprocess
+import sys
 from pathlib import Path
 
 import pytest
 
 from bot import NewsBot, Settings
-from bot.cli import main
+from bot.cli import METAVARS, build_parser, main
 from ingest.index.store import StoredArticle
-from tests.conftest import NEWSBOT, SAMPLE_ARTICLES, SEED_QUESTION, sharing_models
+from ingest.sources.feeds import FeedState, save_states
+from tests.conftest import NEWSBOT, REPO, SAMPLE_ARTICLES, SEED_QUESTION, sharing_models
 
 # What a terminal acts on: every C0 character but newline and tab, DEL, every C1.
 TERMINAL_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")
@@ -41,8 +43,10 @@ def test_ask_json_contract(bot: NewsBot, capsys: pytest.CaptureFixture[str]) -> 
     assert any(s["cited"] and f"[{s['n']}]" in data["answer"] for s in data["sources"])
 
 
-def test_ask_as_of_flag_and_prefix_agree(bot: NewsBot, capsys: pytest.CaptureFixture[str]) -> None:
-    data_dir = str(bot.settings.data_dir)
+def test_ask_as_of_flag_and_prefix_agree(
+    sample_bot: NewsBot, capsys: pytest.CaptureFixture[str]
+) -> None:
+    data_dir = str(sample_bot.settings.data_dir)
     question = "What did the Bank of Japan do with rates?"
     main(["--data-dir", data_dir, "ask", "--json", "--as-of", "2024-12-31", question])
     by_flag = json.loads(capsys.readouterr().out)
@@ -52,8 +56,9 @@ def test_ask_as_of_flag_and_prefix_agree(bot: NewsBot, capsys: pytest.CaptureFix
     assert by_flag["answer"] == by_prefix["answer"]
 
 
-def test_bad_date_is_a_clear_error(bot: NewsBot, capsys: pytest.CaptureFixture[str]) -> None:
-    status = main(["--data-dir", str(bot.settings.data_dir), "ask", "--since", "soon", "x?"])
+def test_bad_date_is_a_clear_error(sample_bot: NewsBot, capsys: pytest.CaptureFixture[str]) -> None:
+    data_dir = str(sample_bot.settings.data_dir)
+    status = main(["--data-dir", data_dir, "ask", "--since", "soon", "x?"])
     assert status == 2
     assert "since='soon' is not a date; use YYYY-MM-DD" in capsys.readouterr().err
 
@@ -124,11 +129,12 @@ def test_a_damaged_store_is_not_passed_off_as_a_user_error(tmp_path: Path) -> No
 
 
 def test_the_publisher_filter_and_its_older_name(
-    bot: NewsBot, capsys: pytest.CaptureFixture[str]
+    sample_bot: NewsBot, capsys: pytest.CaptureFixture[str]
 ) -> None:
     question = "What happened to interest rates?"
+    data_dir = str(sample_bot.settings.data_dir)
     for flag in ("--publisher", "--source"):
-        argv = ["--data-dir", str(bot.settings.data_dir), "ask", "--json", flag, "Ledger Wire"]
+        argv = ["--data-dir", data_dir, "ask", "--json", flag, "Ledger Wire"]
         assert main([*argv, question]) == 0
         data = json.loads(capsys.readouterr().out)
         assert data["sources"] and {s["publisher"] for s in data["sources"]} == {"Ledger Wire"}
@@ -167,7 +173,7 @@ def test_escape_sequences_in_news_never_reach_the_terminal(tmp_path: Path) -> No
     assert "added 1, unchanged 0, replaced 0, failed 0" in ingested, ingested
     assert "Cobalt miners strike at Katanga — Ore Daily, 2025-03-03" in answered, answered
     assert "https://ore.example/cobalt" in answered
-    assert "publishers: Ore Daily (1)" in stats, stats
+    assert "\n  Ore Daily (1)\n" in stats, stats
     stored = json.loads(as_json)["sources"][0]  # as stored: JSON would show any escape
     assert (stored["title"], stored["publisher"]) == (
         "Cobalt miners strike at Katanga",
@@ -178,10 +184,10 @@ def test_escape_sequences_in_news_never_reach_the_terminal(tmp_path: Path) -> No
 
 
 def test_a_store_written_before_still_prints_clean(
-    bot: NewsBot, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+    sample_bot: NewsBot, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     """News stored by an earlier version went in unfiltered: what prints it filters too."""
-    old = sharing_models(bot, Settings(data_dir=tmp_path / "data"))
+    old = sharing_models(sample_bot, Settings(data_dir=tmp_path / "data"))
     metadata = {**HOSTILE, "origin": "hostile.jsonl#1", "dated": False}
     vectors = old.index_embedder.encode([HOSTILE_TEXT])
     old.store.add_articles([StoredArticle("0badc0de", metadata, [HOSTILE_TEXT], vectors)])
@@ -191,3 +197,79 @@ def test_a_store_written_before_still_prints_clean(
     printed = capsys.readouterr()
     shown = terminal_safe(printed.out.encode()) + terminal_safe(printed.err.encode())
     assert "Cobalt miners strike at Katanga" in " ".join(shown.split()), shown
+
+
+def test_global_flags_after_the_command_mean_what_they_mean_before_it(
+    sample_bot: NewsBot, capsys: pytest.CaptureFixture[str]
+) -> None:
+    data_dir = str(sample_bot.settings.data_dir)
+    question = "What did the Bank of Japan do with rates?"
+    answers = []
+    for argv in (
+        ["--data-dir", data_dir, "--k", "2", "ask", "--json", question],
+        ["ask", "--json", "--data-dir", data_dir, "--k", "2", question],
+        ["--data-dir", data_dir, "ask", "--k", "2", "--json", question],  # one each side
+    ):
+        assert main(argv) == 0
+        answer = json.loads(capsys.readouterr().out)
+        answers.append((answer["answer"], answer["sources"]))
+    assert answers[0][0] and answers[0] == answers[1] == answers[2]
+    assert len(answers[0][1]) <= 2
+    parse = build_parser().parse_args
+    assert parse(["--k", "3", "stats"]).k == 3  # not overwritten by stats' own parser
+    assert parse(["eval", "folder", "--llm", "gguf:m.gguf"]).llm == "gguf:m.gguf"
+    assert main(["stats", "--auth", "analyst:s3cret"]) == 2  # refused after it too
+    assert "NEWSBOT_AUTH" in capsys.readouterr().err
+
+
+def test_help_shows_each_default_and_what_each_setting_takes(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    assert set(METAVARS) <= set(Settings.model_fields)  # a typo would silently fall back
+    text = " ".join(build_parser().format_help().split())
+    assert "--allow-private-urls {true,false}" in text
+    assert "(default false) [NEWSBOT_ALLOW_PRIVATE_URLS]" in text
+    assert "--chunk-size CHARS" in text and "(default 900)" in text
+    assert "--max-upload-mb MB" in text and "--fetch-timeout SECONDS" in text
+    assert "--embedding-backend {onnx-int8,torch}" in text
+    assert f"(default {Settings().data_dir})" in text
+    with pytest.raises(SystemExit):
+        main(["ask", "--help"])
+    shown = capsys.readouterr().out
+    assert "settings: store" in shown and "--data-dir DIR" in shown
+    assert shown.count("\n", 0, shown.index("\n\n")) < 5  # usage: own options, then [--SETTING]
+
+
+def test_stats_reads_as_text_one_part_a_line(
+    sample_bot: NewsBot, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert main(["stats", "--data-dir", str(sample_bot.settings.data_dir)]) == 0
+    shown = capsys.readouterr().out
+    assert "{" not in shown and "None" not in shown, shown
+    for part in ("articles", "published", "publishers", "data dir", "store", "feeds"):
+        assert f"\n{part}:" in f"\n{shown}", part
+    assert "embedded Chroma" in shown and "Ledger Wire (" in shown
+    assert "feeds:           none watched" in shown
+    data_dir = tmp_path / "data"
+    save_states(
+        data_dir,
+        {
+            "https://a.example/rss": FeedState("https://a.example/rss", last_read="2025-03-06"),
+            "https://b.example/rss": FeedState("https://b.example/rss", last_error="timed out"),
+        },
+    )
+    assert main(["stats", "--data-dir", str(data_dir)]) == 0
+    shown = capsys.readouterr().out
+    assert "published:       no dated news" in shown
+    assert "https://a.example/rss: last read 2025-03-06, last error: none" in shown
+    assert "https://b.example/rss: never read, last error: timed out" in shown
+
+
+def test_the_command_line_loads_no_model_or_store_until_a_command_needs_it() -> None:
+    """What keeps `newsbot --help` quick (0.2 s, not 1.5 s), whatever the machine."""
+    heavy = ("torch", "chromadb", "gradio", "onnxruntime", "transformers", "langchain_core")
+    probe = f"import sys, bot.cli; print([m for m in {heavy} if m in sys.modules])"
+    loaded = subprocess.run(
+        [sys.executable, "-c", probe], capture_output=True, text=True, cwd=REPO, timeout=60
+    )
+    assert loaded.stdout.strip() == "[]", loaded.stdout + loaded.stderr

