@@ -34,11 +34,18 @@ def test_int8_vectors_agree_with_fp32(tmp_path: Path) -> None:
     assert isinstance(int8, OnnxEmbedder)
     assert a.shape == b.shape == (len(texts), 384)
     cosine = (a * b).sum(axis=1)
-    assert cosine.min() >= 0.99, cosine.min()
+    # The bound holds on every x86-64 int8 kernel ONNX Runtime picks, so no CPU fails it
+    # (`python -m bench.int8_kernels`, these 70 texts, ONNX Runtime 1.32): lowest cosine
+    # 0.99526 (median 0.99722) where products are summed exactly (AMX, AVX-512 VNNI,
+    # AVX-VNNI, SSE), 0.98831 (median 0.99598) where AVX2 and AVX-512 BW without VNNI
+    # clip pairs of products to int16 (an AVX2-only AMD EPYC measured 0.98863).
+    assert cosine.min() >= 0.985, cosine.min()
+    assert np.median(cosine) >= 0.994, np.median(cosine)
     # Activations are quantised per batch, so batchmates move a vector a little; a query
-    # encoded alone must still meet its chunk encoded in a batch.
+    # encoded alone must still meet its chunk encoded in a batch. Measured lowest: 0.99506
+    # with exact sums, 0.98892 with pairs clipped to int16.
     alone = np.stack([int8.encode([t])[0] for t in texts[:8]])
-    assert (alone * a[:8]).sum(axis=1).min() >= 0.99
+    assert (alone * a[:8]).sum(axis=1).min() >= 0.985
 
 
 def test_the_export_is_cached_and_writes_nothing_else(
