@@ -12,6 +12,7 @@ import os
 os.environ["GRADIO_ANALYTICS_ENABLED"] = "False"
 
 import json
+import re
 import shutil
 from collections.abc import Iterator
 from pathlib import Path
@@ -171,9 +172,10 @@ def test_an_uploaded_file_answers_at_once(page: Any, tmp_path: Path) -> None:
     card = page.locator("#sources .nb-card").first.inner_text()
     assert "2025-03-10" in card and "/tmp" not in card  # no server path shown
     shot(page, "4-answer-from-upload")
-    # Once the chat is cleared, its examples come from the newest articles, this one too.
+    # Once the chat is cleared, its examples come from the newest articles, this one too,
+    # asked as a question, not pasted as its headline.
     page.locator("#chat button[aria-label='Clear']").first.click()
-    page.locator("#chat").get_by_text("Zephyrine Mining finds copper").wait_for()
+    page.locator("#chat").get_by_text("Why did Zephyrine Mining find copper in Atacama?").wait_for()
 
 
 def test_a_bad_upload_and_a_local_path_are_refused_with_reasons(page: Any, tmp_path: Path) -> None:
@@ -230,11 +232,12 @@ def test_retry_asks_again_and_clear_empties_the_chat(page: Any) -> None:
 
 
 def test_an_upload_over_the_size_limit_is_refused_in_the_page(
-    bot: NewsBot, browser: Any, tmp_path: Path
+    sample_bot: NewsBot, browser: Any, tmp_path: Path
 ) -> None:
     from ui.server import start
 
-    small = sharing_models(bot, Settings(data_dir=tmp_path / "data", max_upload_mb=0.001))  # 1 KB
+    settings = Settings(data_dir=tmp_path / "data", max_upload_mb=0.001)  # 1 KB
+    small = sharing_models(sample_bot, settings)
     big = tmp_path / "big.md"
     big.write_text("# Big\n\n" + "Copper rose. " * 500, encoding="utf-8")
     demo = start(small, "127.0.0.1", free_port())
@@ -270,8 +273,8 @@ def test_the_entity_picker_keeps_the_news_to_one_company(page: Any) -> None:
     picker.press("Escape")
     answer = ask(page, "How much will be invested in AI infrastructure?")
     assert "380 billion yuan" in answer, answer
-    cards = page.locator("#sources .nb-card")
-    titles = [cards.nth(i).inner_text() for i in range(cards.count())]
+    # Every card, those folded away among the related ones too.
+    titles = page.locator("#sources .nb-card").all_text_contents()
     assert titles and all("Alibaba" in t or "undated" in t for t in titles), titles
     shot(page, "9-entity-filter")
 
@@ -288,3 +291,44 @@ def test_the_brief_tab_lists_the_story_three_publishers_carried_first(page: Any)
     assert "380 billion yuan" in first and "(3 publishers)" in first, text
     assert "Harbour Markets Daily" in text and "Continental Business Post" in text
     shot(page, "10-brief")
+
+
+IN_VIEW = """() => {
+    const chat = document.querySelector('#chat .bubble-wrap').getBoundingClientRect();
+    const rows = [...document.querySelectorAll('#chat .message-row')];
+    const last = (kind) => rows.filter((r) => r.classList.contains(kind)).pop()
+        .getBoundingClientRect();
+    const [question, answer] = [last('user-row'), last('bot-row')];
+    return {top: chat.top, bottom: chat.bottom, question: question.top,
+            answer: answer.top, height: answer.height};
+}"""
+
+
+def test_a_long_answer_is_read_from_its_start_beside_its_sources_listed_once(page: Any) -> None:
+    """The chat holds a new question at its top while the answer streams in under it,
+    instead of following the bottom; the sources are the panel's cards alone: the cited
+    ones in marker order, then at most three related ones in a closed fold."""
+    page.set_viewport_size({"width": 1000, "height": 900})  # a narrower chat: longer answers
+    ask(page, SEED_QUESTION)  # an answer above, to scroll past
+    answer = ask(page, "How have Hang Seng targets changed?")
+    seen = page.evaluate(IN_VIEW)
+    assert seen["height"] > seen["bottom"] - seen["top"], seen  # longer than the chat
+    assert seen["top"] <= seen["question"] < seen["answer"] < seen["bottom"], seen
+    shot(page, "11-long-answer-from-its-start")
+
+    message = page.locator("#chat .message.bot").last
+    assert "Sources" not in answer and message.locator("blockquote").count() == 0
+    markers = {int(n) for n in re.findall(r"\[(\d+)\]", answer)}
+    panel = page.locator("#sources .nb-sources")
+    numbers = panel.locator(":scope > .nb-card .nb-n").all_inner_texts()
+    cited = [int(n.strip("[]")) for n in numbers]
+    assert cited == sorted(markers), (cited, answer)
+    fold = panel.locator("details.nb-related")
+    related = fold.locator(".nb-card")
+    assert fold.count() == 1 and fold.get_attribute("open") is None
+    assert 1 <= related.count() <= 3
+    assert fold.locator("summary").inner_text() == f"Related articles ({related.count()})"
+    assert not related.first.is_visible()
+    fold.locator("summary").click()
+    related.first.wait_for()  # shown once unfolded
+    shot(page, "12-related-unfolded")

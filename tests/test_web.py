@@ -32,6 +32,7 @@ from tests.conftest import (
     trickling_site,
 )
 from ui import render
+from ui.examples import example_questions
 
 QUESTION = SEED_QUESTION
 MARKER = re.compile(r"\[(\d+)\]")
@@ -111,7 +112,9 @@ def test_ask_api_keyword_arguments_and_bad_dates(client: Any) -> None:
 
 
 @pytest.mark.slow
-def test_chat_streams_the_answer_with_its_sources(client: Any, asked: dict[str, Any]) -> None:
+def test_chat_streams_the_answer_and_the_panel_lists_its_sources(
+    client: Any, asked: dict[str, Any]
+) -> None:
     job = client.submit(QUESTION, [], "", "", [], "", api_name="/chat")
     box, messages, panel = job.result(timeout=60)
     assert len(job.outputs()) >= 2  # the question first, then the answer as it streams
@@ -121,10 +124,11 @@ def test_chat_streams_the_answer_with_its_sources(client: Any, asked: dict[str, 
     for name in ("Morgan Stanley", "Citibank", "24,000", "24,500"):
         assert name in reply
     assert reply.startswith(render.linked_markers(render.md_text(asked["answer"])))
+    # The message is the answer alone; the panel is the one list of its sources.
+    assert "**Sources**" not in reply and "](http" not in reply and "> “" not in reply
     cited = [s for s in asked["sources"] if s["cited"]]
     assert cited
     for source in cited:
-        assert render.md_text(source["title"]) in reply
         assert render.html_text(source["title"]) in panel
     assert "<mark>" in panel
 
@@ -155,9 +159,12 @@ def test_page_and_config_load(server: str) -> None:
     values = [str(c.get("props", {}).get("value", "")) for c in config["components"]]
     assert any(re.search(r"\*\*\d+ articles\*\*", v) for v in values), "no corpus summary"
     chatbots = [c for c in config["components"] if c.get("type") == "chatbot"]
-    examples = chatbots[0]["props"]["examples"]
+    examples = [e["text"] for e in chatbots[0]["props"]["examples"]]
     assert 3 <= len(examples) <= 5
-    assert all(e["text"].startswith("What is the latest on ") for e in examples)
+    assert "How have Hang Seng targets changed?" in examples
+    assert any(e.startswith("What moved markets in ") for e in examples), examples
+    assert any(e.startswith("Why did ") for e in examples), examples
+    assert "Ask about the news" in chatbots[0]["props"]["placeholder"]
 
 
 @pytest.fixture(scope="module")
@@ -216,37 +223,91 @@ def test_cards_escape_and_mark_the_quote() -> None:
     assert "href='https://example.com/2'" in html
 
 
-def test_answer_markdown_lists_cited_sources() -> None:
+def test_the_chat_message_is_the_answer_alone_its_markers_linked_to_the_cards() -> None:
+    answer = Answer(
+        "q", "It rose. [1]", [_source(1, quote="It rose."), _source(2)], searched="q it"
+    )
+    assert render.chat_markdown(answer) == "It rose. [[1]](#nb-source-1)\n\n*Searched for: q it*"
+
+
+def test_the_panel_lists_cited_sources_in_marker_order_then_three_related_in_a_fold() -> None:
+    """Numbers come from retrieval, so cited and uncited interleave: 9, 1, 4 cited."""
+    cited = [_source(n, quote=f"Quote {n}.") for n in (9, 1, 4)]
+    uncited = [_source(n) for n in (2, 3, 5, 6, 7, 8)]
+    answer = Answer("q", "A. [4] B. [1] C. [9]", [*uncited[:2], *cited, *uncited[2:]])
+    html = render.sources_html(answer)
+    cards = re.findall(r"id='nb-source-(\d+)'", html)
+    assert cards == ["1", "4", "9", "2", "3", "5"]
+    fold = html.index("<details class='nb-related'><summary>Related articles (3)</summary>")
+    assert html.index("nb-source-9") < fold < html.index("nb-source-2")
+    assert html.count("related, not cited") == 3 and "</details>" in html
+
+
+def test_the_brief_tab_lists_its_sources_under_plain_markers() -> None:
+    """The Brief tab has no panel: its cards would be the chat's latest answer's."""
     answer = Answer("q", "It rose. [1]", [_source(1, quote="It rose."), _source(2)])
     text = render.answer_markdown(answer)
-    assert text.startswith("It rose. [[1]](#nb-source-1)")  # the marker links to its card
+    assert text.startswith("It rose. [1]") and "(#nb-source-" not in text
     assert "[Title 1](https://example.com/1) — Wire, 2025-02-21" in text
     assert "Title 2" not in text
 
 
-def test_a_not_found_answer_lists_the_closest_articles_as_related_only() -> None:
+def test_a_not_found_answer_shows_the_closest_articles_as_related_only() -> None:
     said = "I found nothing about Apple in the ingested news."
     answer = Answer("q", said, [_source(1), _source(2)], abstained=True)
+    message = render.chat_markdown(answer)
+    assert message.startswith(said) and "(#nb-source-" not in message  # no citation marker
+    assert "Title 1" not in message and "closest articles" in message
+    html = render.sources_html(answer)
+    assert "<details class='nb-related' open><summary>Related articles (2)" in html
+    assert html.count("related, not cited") == 2
     text = render.answer_markdown(answer)
-    assert text.startswith(said) and "(#nb-source-" not in text  # no citation marker
     assert "**The closest articles** (none of them answers it)" in text
     assert "[Title 1](https://example.com/1)" in text and "[Title 2]" in text
     assert "**Sources**" not in text
-    assert render.sources_html(answer).count("related, not cited") == 2
 
 
-def test_examples_and_summary_come_from_the_corpus() -> None:
-    metadatas: list[dict[str, Any]] = [
-        {"title": "Old news about rates", "source": "A", "published": "2024-01-01"},
-        {"title": "Newest headline here", "source": "A", "published": "2025-03-01"},
-        {"title": "Other paper headline", "source": "B", "published": "2025-02-01"},
-        {"title": "Untitled first line of a text…", "source": "", "published": None},
+def test_examples_are_questions_from_the_names_and_dates_of_the_news() -> None:
+    def article(title: str, published: str | None, *names: str) -> dict[str, Any]:
+        return {"title": title, "published": published, "entities": list(names)}
+
+    metadatas = [
+        article("ECB cuts rates to 2.5% as euro jumps", "2025-03-06", "ECB", "DAX"),
+        article("Nikkei slides as yen climbs toward 150", "2025-02-20", "Nikkei 225"),
+        article("DAX closes at record above 22,600 on peace hopes", "2025-02-14", "DAX"),
+        article("Apple shares fall after results", "2025-02-13", "Apple"),  # no verb
+        article("Stocks slump as Fed cuts rates", "2025-02-12", "Fed"),  # not its subject
+        article("Kestrel raises Hang Seng target to 23,500", "2025-02-13", "Hang Seng"),
+        article("Harrow lifts Hang Seng target to 23,000", "2025-02-07", "Hang Seng"),
+        article("Tamsin keeps Hang Seng target at 20,500", "2025-02-07", "Hang Seng"),
+        article("Hong Kong stocks have resumed their rally...", None, "Hang Seng Index"),
     ]
-    assert render.example_questions(metadatas, limit=2) == [
-        "What is the latest on Newest headline here?",
-        "What is the latest on Other paper headline?",
+    assert example_questions(metadatas) == [
+        "Why did ECB cut rates to 2.5%?",
+        "Why did Nikkei slide?",
+        "Why did DAX close at record above 22,600?",
+        "How have Hang Seng targets changed?",
+        "What moved markets in March 2025?",
     ]
-    assert render.example_questions([]) == []
+    assert example_questions(metadatas[:2], limit=2) == [
+        "Why did ECB cut rates to 2.5%?",
+        "What moved markets in March 2025?",
+    ]
+    assert example_questions([]) == []
+
+
+def test_each_example_question_gets_a_cited_answer_from_the_sample_news(bot: NewsBot) -> None:
+    questions = example_questions(bot.store.article_metadatas())
+    assert len(questions) == 5
+    for question in questions:
+        answer = bot.ask(question)
+        assert not answer.abstained and answer.cited_sources, (question, answer.text)
+
+
+def test_the_summary_and_the_empty_chat_say_what_is_stored() -> None:
+    assert render.chat_placeholder(0, 0) == render.EMPTY_CORPUS_NOTE
+    assert render.chat_placeholder(3, 0) == "**Ask about the news**."  # undated, unnamed
+    assert "example questions" in render.chat_placeholder(3, 2)
     assert "No news" in render.corpus_summary({"articles": 0})
     summary = render.corpus_summary(
         {
@@ -274,10 +335,10 @@ def test_plain_history_flattens_gradio_messages() -> None:
     ]
 
 
-def test_a_login_is_required_when_auth_is_set(bot: NewsBot) -> None:
+def test_a_login_is_required_when_auth_is_set(sample_bot: NewsBot) -> None:
     from ui.server import start
 
-    guarded = sharing_models(bot, bot.settings.replace(auth="analyst:s3cret"))
+    guarded = sharing_models(sample_bot, sample_bot.settings.replace(auth="analyst:s3cret"))
     demo = start(guarded, "127.0.0.1", free_port())
     try:
         url = str(demo.local_url)
@@ -298,7 +359,7 @@ def test_a_login_is_required_when_auth_is_set(bot: NewsBot) -> None:
     finally:
         demo.close()
     with pytest.raises(ValueError, match="user:password"):
-        bot.settings.model_copy(update={"auth": "no-colon"}).auth_pair()
+        sample_bot.settings.model_copy(update={"auth": "no-colon"}).auth_pair()
 
 
 def test_an_upload_shows_by_its_name_and_urls_must_be_http() -> None:
@@ -309,10 +370,12 @@ def test_an_upload_shows_by_its_name_and_urls_must_be_http() -> None:
     assert [item for item, _ in rejected] == ["/etc/passwd", "ftp://x/y"]
 
 
-def test_questions_are_answered_while_news_is_being_added(bot: NewsBot, tmp_path: Path) -> None:
+def test_questions_are_answered_while_news_is_being_added(
+    sample_bot: NewsBot, tmp_path: Path
+) -> None:
     """An "Add news" stuck on a slow site (8 s deadline) must not hold a question."""
     settings = Settings(data_dir=tmp_path / "d", allow_private_urls=True, fetch_timeout=8)
-    newsbot = sharing_models(bot, settings)
+    newsbot = sharing_models(sample_bot, settings)
     assert newsbot.ingest([SAMPLE_NEWS]).ok
     with trickling_site() as slow:
         for url in _launch(newsbot):

@@ -27,6 +27,7 @@ from ingest.pipeline import Item
 from ingest.sources.items import Upload, upload
 from ui import render
 from ui.background import at_low_priority
+from ui.examples import example_questions
 from ui.server_lock import ServerLock
 
 log = logging.getLogger(__name__)
@@ -91,7 +92,7 @@ class Handlers:
                 text += piece
                 partial = render.linked_markers(render.md_text(text))
                 yield "", [*messages, _assistant(partial)], gr.skip()
-            reply = render.answer_markdown(stream.answer)
+            reply = render.chat_markdown(stream.answer)
             yield "", [*messages, _assistant(reply)], render.sources_html(stream.answer)
             return
         except NewsbotError as error:  # bad dates and other input the bot refuses
@@ -361,9 +362,13 @@ def publishers_of(metadatas: Sequence[Any]) -> list[str]:
 
 
 def _examples(metadatas: Sequence[Any]) -> Any:
-    """The chat's example questions, from the newest articles now stored."""
-    questions = render.example_questions(metadatas)
-    return gr.update(examples=[{"text": q} for q in questions] or None)
+    """The chat's example questions, from the newest articles now stored, and the note
+    above them."""
+    questions = example_questions(metadatas)
+    return gr.update(
+        examples=[{"text": q} for q in questions] or None,
+        placeholder=render.chat_placeholder(len(metadatas), len(questions)),
+    )
 
 
 def metadatas(bot: NewsBot) -> list[Any]:

@@ -8,6 +8,7 @@ import gradio as gr
 
 from bot.newsbot import NewsBot
 from ui import render
+from ui.examples import example_questions
 from ui.handlers import (
     Handlers,
     entity_choices,
@@ -22,8 +23,8 @@ TITLE = "newsbot"
 INTRO = (
     "# newsbot\n"
     "Ask about the ingested market news. Every answer is built from the articles "
-    "themselves and cites them as [n]; the sources are listed under each answer and "
-    "on the right."
+    "themselves and cites them as [n]; a click on a marker shows its source under "
+    "Sources, beside the chat (below it on a narrow screen)."
 )
 BRIEF_INTRO = (
     "The main stories of a window, one cited line each: copies of one story merged, "
@@ -52,7 +53,7 @@ def build_app(bot: NewsBot, handoff: ServerLock | None = None, mcp: bool = False
     `/chat` and `/add_news` stay callable but undocumented."""
     private = bot.settings.auth_pair() is not None
     stored = [] if private else metadatas(bot)
-    questions = render.example_questions(stored)
+    questions = example_questions(stored)
     publishers = publishers_of(stored)
     names = [] if private else entity_choices(bot)
     act = Handlers(bot, handoff)
@@ -70,15 +71,17 @@ def build_app(bot: NewsBot, handoff: ServerLock | None = None, mcp: bool = False
                     label="Chat",
                     elem_id="chat",
                     height=560,
+                    # The reader starts an answer at its top: MARKER_JS keeps a new
+                    # question at the top edge while its answer streams in below.
+                    autoscroll=False,
                     latex_delimiters=[],  # "$5 ... $6" in news is money, not LaTeX
                     buttons=["copy", "copy_all"],
                     feedback_options=None,
                     examples=[{"text": q} for q in questions] or None,
-                    placeholder=(
-                        "**Ask about the news**, or pick one of the example questions."
-                        if questions
-                        else render.EMPTY_CORPUS_NOTE
-                    ),
+                    # Behind a login the page load writes it, with the examples.
+                    placeholder=None
+                    if private
+                    else render.chat_placeholder(len(stored), len(questions)),
                 )
                 box = gr.Textbox(
                     placeholder="Ask about the news, e.g. who moved the market and why…",

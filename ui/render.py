@@ -1,4 +1,4 @@
-"""Text for the web chat: corpus summary, example questions, answers and source cards.
+"""Text for the web chat: corpus summary, answers and source cards.
 
 Plain functions of newsbot data (no gradio), so they are easy to test. Everything that
 comes from an article (titles, publishers, passages, even the answer, which is made of
@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import html
 import re
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any
 from urllib.parse import quote
 
@@ -101,6 +101,16 @@ def corpus_summary(stats: Mapping[str, Any]) -> str:
     return " · ".join(parts)
 
 
+def chat_placeholder(articles: int, questions: int) -> str:
+    """The empty chat's note: how to begin, or that there is no news to ask about (a
+    corpus can hold articles and still offer no example question: undated, unnamed)."""
+    if not articles:
+        return EMPTY_CORPUS_NOTE
+    return "**Ask about the news**" + (
+        ", or pick one of the example questions." if questions else "."
+    )
+
+
 def _feed_read(url: str, feed: Mapping[str, Any]) -> str:
     """ "news.example.com/feed.xml read 2025-02-21 08:15 UTC" (or why it could not be)."""
     where = md_text(url.split("://", 1)[-1])
@@ -108,37 +118,6 @@ def _feed_read(url: str, feed: Mapping[str, Any]) -> str:
     when = f"read {read[:16].replace('T', ' ')} UTC" if read else "not read yet"
     error = str(feed.get("last_error") or "")
     return f"{where} {when}" + (f" (last try failed: {md_text(error)})" if error else "")
-
-
-def example_questions(metadatas: Iterable[Mapping[str, Any]], limit: int = 4) -> list[str]:
-    """Questions about the most recent articles, one publisher at a time where possible."""
-    dated = [m for m in metadatas if m.get("published") and _usable_title(m.get("title"))]
-    dated.sort(key=lambda m: str(m["published"]), reverse=True)
-    picked: list[Mapping[str, Any]] = []
-    publishers: set[str] = set()
-    for meta in dated:  # first pass: a spread of publishers
-        if len(picked) < limit and str(meta.get("source") or "") not in publishers:
-            picked.append(meta)
-            publishers.add(str(meta.get("source") or ""))
-    for meta in dated:  # then the most recent of the rest
-        if len(picked) < limit and meta not in picked:
-            picked.append(meta)
-    picked.sort(key=lambda m: str(m["published"]), reverse=True)
-    questions: list[str] = []
-    for meta in picked:
-        title = _one_line(str(meta["title"])).rstrip(" .?!:;")
-        question = f"What is the latest on {title}?"
-        if question not in questions:
-            questions.append(question)
-    return questions
-
-
-def _usable_title(title: Any) -> bool:
-    if not isinstance(title, str):
-        return False
-    title = title.strip()
-    # Titles made from a text's first line end in an ellipsis and read badly as questions.
-    return 8 <= len(title) <= 140 and not title.endswith(("…", "..."))
 
 
 # ----------------------------------------------------------------------- answers
@@ -155,13 +134,33 @@ def linked_markers(markdown: str) -> str:
     return re.sub(_MARKER, link, markdown)
 
 
+# Sources are numbered in retrieval's order, so the uncited with the lowest numbers are
+# the nearest misses; all of them buried the cited ones (an answer on Hang Seng targets
+# came with 15 cards, 8 of them uncited: the ECB, the Fed, the Bank of England).
+MAX_RELATED = 3
+
+
 def card_id(n: int) -> str:
     return f"nb-source-{n}"
 
 
-def answer_markdown(answer: Answer) -> str:
-    """The chat message: the answer, then the cited sources with their quoted passages."""
+def chat_markdown(answer: Answer) -> str:
+    """The chat message: the answer alone, its markers linked to the cards of the sources
+    panel, which is the one list of sources (beside the chat, or under it on a narrow
+    screen)."""
     text = linked_markers(md_text(answer.text))
+    if answer.searched:
+        text += f"\n\n*Searched for: {md_text(answer.searched)}*"
+    if answer.abstained and answer.sources:
+        text += "\n\n*The closest articles, none of which answers it, are under Sources.*"
+    return text
+
+
+def answer_markdown(answer: Answer) -> str:
+    """An answer shown without the sources panel (the Brief tab): the text, then the
+    cited sources with their quoted passages. Its markers stay plain text: the panel's
+    cards they would link to belong to the chat's latest answer."""
+    text = md_text(answer.text)
     if answer.searched:
         text += f"\n\n*Searched for: {md_text(answer.searched)}*"
     cited = answer.cited_sources
@@ -192,13 +191,25 @@ def _source_line(source: Source) -> str:
 
 
 def sources_html(answer: Answer | None) -> str:
-    """The side panel: one card per source, cited first, the quote marked in its text."""
+    """The sources panel: the cited sources in marker order, each with its quote marked,
+    then at most `MAX_RELATED` related ones (uncited, the best matches first) in a fold;
+    open when nothing was cited, as they are then all there is to show."""
     if answer is None:
         return _panel("<p class='nb-empty'>Sources of the latest answer appear here.</p>")
     if not answer.sources:
         return _panel("<p class='nb-empty'>No sources for this answer.</p>")
-    ordered = sorted(answer.sources, key=lambda s: (not s.cited, s.n))
-    return _panel("\n".join(source_card(s) for s in ordered))
+    cited = sorted(answer.cited_sources, key=lambda s: s.n)
+    related = sorted((s for s in answer.sources if not s.cited), key=lambda s: s.n)
+    related = related[:MAX_RELATED]
+    cards = [source_card(s) for s in cited]
+    if related:
+        fold = "<details class='nb-related'>" if cited else "<details class='nb-related' open>"
+        cards.append(
+            f"{fold}<summary>Related articles ({len(related)})</summary>"
+            + "".join(source_card(s) for s in related)
+            + "</details>"
+        )
+    return _panel("\n".join(cards))
 
 
 def message_html(message: str) -> str:
@@ -276,10 +287,19 @@ PANEL_CSS = """
   line-height: 1.45; }
 .nb-text mark { background: #fde68a; color: #111; padding: 0 0.1em; border-radius: 2px; }
 .nb-card.nb-flash { outline: 3px solid var(--color-accent); outline-offset: 2px; }
+.nb-related > summary { cursor: pointer; color: var(--body-text-color-subdued); }
+.nb-related[open] > summary { margin-bottom: 0.6rem; }
+.nb-related .nb-card + .nb-card { margin-top: 0.6rem; }
 """
 
-# A click on a `[n]` marker in the chat scrolls to card n and highlights it. Capturing
-# the click first keeps the chat from opening the "#nb-source-n" link in a new tab.
+# The page's script (gradio runs it once, on load), two jobs:
+# - A click on a `[n]` marker in the chat scrolls to card n and highlights it. Capturing
+#   the click first keeps the chat from opening the "#nb-source-n" link in a new tab.
+# - A new question's answer is read from its start. The chat does not follow the bottom
+#   (`autoscroll=False`, else a long answer scrolls away while it streams); instead the
+#   question is brought to the chat's top edge, its answer under it, and held there
+#   while the answer grows until the chat can scroll that far. A question taller than a
+#   third of the chat shows its last third. Scrolling or touching the chat lets go.
 MARKER_JS = """
 () => {
   document.addEventListener("click", (event) => {
@@ -293,6 +313,32 @@ MARKER_JS = """
     card.classList.add("nb-flash");
     card.scrollIntoView({ behavior: "smooth", block: "center" });
   }, true);
+
+  let held = null;  // the row of the question being held at the top
+  let asking = false;  // the last row is a question, its answer not begun
+  const hold = () => {
+    const chat = document.querySelector("#chat .bubble-wrap");
+    const rows = chat ? chat.querySelectorAll(".message-row") : [];
+    const last = rows[rows.length - 1];
+    const question = Boolean(last) && last.classList.contains("user-row");
+    if (question && !asking) held = last;
+    asking = question;
+    if (!held?.isConnected) return;
+    const box = chat.getBoundingClientRect();
+    const row = held.getBoundingClientRect();
+    const top = Math.max(row.top, row.bottom - box.height / 3) - box.top - 8;
+    const wanted = chat.scrollTop + top;
+    chat.scrollTop = wanted;
+    if (chat.scrollTop >= wanted - 1) held = null;
+  };
+  new MutationObserver(hold).observe(document.body, {
+    childList: true, subtree: true, characterData: true,
+  });
+  for (const kind of ["wheel", "touchstart", "pointerdown", "keydown"]) {
+    document.addEventListener(kind, (event) => {
+      if (event.target.closest && event.target.closest("#chat .bubble-wrap")) held = null;
+    }, { capture: true, passive: true });
+  }
 }
 """
 
