@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import re
+from datetime import date
 from pathlib import Path
 
 import pytest
@@ -13,6 +14,7 @@ import pytest
 from bench.quotes import GOLD, sample_articles, score
 from bot import NewsBot
 from bot.cli import main
+from bot.question.time_phrases import latest_instead
 from ingest.annotate.article import annotate
 from tests.conftest import SAMPLE_NEWS
 
@@ -54,29 +56,29 @@ def test_what_a_firm_said_about_a_subject_gives_its_peoples_quotes(bot: NewsBot)
     assert MARKER.search(answer.text) and not answer.abstained
 
 
-def test_a_quote_is_dated_when_its_article_is(bot: NewsBot) -> None:
-    answer = bot.ask("What did Kestrel Capital say about Hong Kong stocks?")
+def test_a_quote_is_dated_when_its_article_is(sample_bot: NewsBot) -> None:
+    answer = sample_bot.ask("What did Kestrel Capital say about Hong Kong stocks?")
     assert "Nadia Okafor" in answer.text and "10 Jan 2025" in answer.text
     assert "cheap is not a catalyst" in answer.text
 
 
 @pytest.mark.parametrize("company", ["Alibaba", "Alibaba Group", "9988.HK"])
-def test_a_company_filter_knows_its_names_and_ticker(bot: NewsBot, company: str) -> None:
-    answer = bot.ask("How much will be invested in AI infrastructure?", entities=[company])
+def test_a_company_filter_knows_its_names_and_ticker(sample_bot: NewsBot, company: str) -> None:
+    answer = sample_bot.ask("How much will be invested in AI infrastructure?", entities=[company])
     assert "380 billion yuan" in answer.text, answer.text
-    # Every source is an article naming Alibaba: a sample one, or the (undated) seed.
+    # Every source is an article naming Alibaba (the sample news alone: no seed here).
     naming = sample_titles_naming("Alibaba")
     assert answer.sources
-    assert all(s.title in naming or s.published is None for s in answer.sources)
+    assert all(s.title in naming for s in answer.sources)
 
 
-def test_a_filter_on_a_company_the_news_never_names_says_so(bot: NewsBot) -> None:
-    answer = bot.ask("Why did shares jump?", entities=["Nowhere Dynamics"])
+def test_a_filter_on_a_company_the_news_never_names_says_so(sample_bot: NewsBot) -> None:
+    answer = sample_bot.ask("Why did shares jump?", entities=["Nowhere Dynamics"])
     assert answer.abstained and "Nowhere Dynamics" in answer.text and not answer.sources
 
 
-def test_how_targets_changed_is_a_dated_list_oldest_first(bot: NewsBot) -> None:
-    answer = bot.ask("How have Hang Seng targets changed?")
+def test_how_targets_changed_is_a_dated_list_oldest_first(sample_bot: NewsBot) -> None:
+    answer = sample_bot.ask("How have Hang Seng targets changed?")
     lines = answer.text.splitlines()
     days = [line.split(":", 1)[0] for line in lines]
     assert days[:5] == ["- 10 Jan 2025", "- 7 Feb 2025", "- 13 Feb 2025", "- 14 Feb 2025",
@@ -92,8 +94,8 @@ def test_how_targets_changed_is_a_dated_list_oldest_first(bot: NewsBot) -> None:
             assert by_n[int(n)].quote and by_n[int(n)].quote in line
 
 
-def test_brief_puts_the_story_three_publishers_carried_first(bot: NewsBot) -> None:
-    brief = bot.brief(since="2025-02-18", until="2025-02-24")
+def test_brief_puts_the_story_three_publishers_carried_first(sample_bot: NewsBot) -> None:
+    brief = sample_bot.brief(since="2025-02-18", until="2025-02-24")
     first = brief.text.splitlines()[0]
     assert "380 billion yuan" in first and "(3 publishers)" in first
     cited = [s for s in brief.sources if f"[{s.n}]" in first]
@@ -106,8 +108,8 @@ def test_brief_puts_the_story_three_publishers_carried_first(bot: NewsBot) -> No
                for s in brief.sources)  # fmt: skip
 
 
-def test_what_moved_markets_this_week_is_the_brief(bot: NewsBot) -> None:
-    answer = bot.ask("What moved markets this week?", as_of="2025-02-24")
+def test_what_moved_markets_this_week_is_the_brief(sample_bot: NewsBot) -> None:
+    answer = sample_bot.ask("What moved markets this week?", as_of="2025-02-24")
     assert answer.text.splitlines()[0].endswith("[1][2][3]"), answer.text
 
 
@@ -135,3 +137,70 @@ def test_quote_attribution_against_hand_labels(seed_article: Path) -> None:
     result = score(sample_articles(seed_article), [json.loads(line) for line in gold_lines])
     assert result.labelled >= 60
     assert result.precision >= 0.9 and result.recall >= 0.9, result
+
+
+def test_a_firm_the_news_names_but_never_quotes_on_a_subject_is_said_so(
+    sample_bot: NewsBot,
+) -> None:
+    """Morgan Stanley lifts a target in the sample news but is quoted nowhere: its action
+    is offered, after saying that no statement of its is stored."""
+    answer = sample_bot.ask("What did Morgan Stanley say about Hang Seng?")
+    expected = "I found no statement by Morgan Stanley about Hang Seng in the ingested news."
+    assert answer.text.startswith(expected), answer.text
+    assert "24,000" in answer.text and answer.abstained
+    assert answer.cited_sources
+    assert {s.title for s in answer.cited_sources} <= sample_titles_naming("Morgan Stanley")
+
+
+def test_what_a_crowd_said_is_an_ordinary_answer(sample_bot: NewsBot) -> None:
+    answer = sample_bot.ask("What did analysts say about copper?")
+    assert "no statement" not in answer.text, answer.text
+
+
+def test_filters_that_leave_no_news_are_named(sample_bot: NewsBot) -> None:
+    answer = sample_bot.ask(
+        "Who raised Hang Seng targets?", since="2025-01-01", publishers=["Reuters"]
+    )
+    assert answer.text == "No news from Reuters since 2025-01-01 is stored." and answer.abstained
+
+
+def test_this_week_counts_from_the_newest_news_when_the_news_ends_before_it() -> None:
+    today, newest = date(2026, 12, 5), date(2025, 3, 6)
+    assert latest_instead("What moved markets this week?", today, newest) == (
+        newest,
+        "No news is stored for this week (28 Nov–5 Dec 2026); "
+        "the latest news is from 27 Feb–6 Mar 2025:",
+    )
+    # "Yesterday" of the newest news would be the day before it: the span moves whole.
+    assert latest_instead("What happened yesterday?", today, newest) == (
+        date(2025, 3, 7),
+        "No news is stored for yesterday (4 Dec 2026); the latest news is from 6 Mar 2025:",
+    )
+    assert latest_instead("What moved markets this week?", today, date(2026, 12, 1)) is None
+    assert latest_instead("What moved markets in March 2025?", today, newest) is None
+    assert latest_instead("Who raised Hang Seng targets?", today, newest) is None
+
+
+def test_an_ordinary_question_this_week_answers_for_the_latest_week(
+    sample_bot: NewsBot,
+) -> None:
+    answer = sample_bot.ask("What happened to gold this week?")
+    first, _, rest = answer.text.partition("\n")
+    assert first.startswith("No news is stored for this week"), answer.text
+    assert "6 Mar 2025" in first and "$2,947" in rest  # the newest gold story's record
+
+
+@pytest.mark.parametrize(
+    ("question", "options"),
+    [
+        ("As of 2026-12-05: What moved markets this week?", {}),
+        ("What moved markets this week?", {"as_of": "2026-12-05"}),
+        ("What moved markets this week?", {"until": "2026-12-05"}),
+        ("What moved markets this week?", {"since": "2026-11-28"}),
+    ],
+)
+def test_dates_the_user_gives_are_not_moved(
+    sample_bot: NewsBot, question: str, options: dict[str, str]
+) -> None:
+    answer = sample_bot.ask(question, **options)
+    assert answer.text.startswith("No news was published between"), answer.text

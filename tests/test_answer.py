@@ -44,8 +44,8 @@ def test_seed_question_names_both_banks_targets_and_reason(bot: NewsBot) -> None
         assert "Hang Seng" in source.text
 
 
-def test_every_marker_points_to_a_source_with_its_quote(bot: NewsBot) -> None:
-    answer = bot.ask("What happened to gold prices in October 2024?")
+def test_every_marker_points_to_a_source_with_its_quote(sample_bot: NewsBot) -> None:
+    answer = sample_bot.ask("What happened to gold prices in October 2024?")
     by_n = {s.n: s for s in answer.sources}
     assert cited_numbers(answer) <= set(by_n)
     for source in answer.cited_sources:
@@ -53,8 +53,27 @@ def test_every_marker_points_to_a_source_with_its_quote(bot: NewsBot) -> None:
             assert sentence in source.text
 
 
-def test_answer_and_sources_convert_to_plain_dicts(bot: NewsBot) -> None:
-    data = bot.ask(SEED_QUESTION).to_dict()
+@pytest.mark.parametrize(
+    "question",
+    [
+        "Who raised Hang Seng targets and why?",  # sentences from several articles
+        "How have Hang Seng targets changed?",  # a dated timeline
+        "What did Kestrel Capital say about Hang Seng?",  # quotes
+    ],
+)
+def test_markers_run_one_two_three_in_reading_order(sample_bot: NewsBot, question: str) -> None:
+    """A reader meets [1] first, then [2]: the cited sources are numbered in the order the
+    answer first cites them, listed first, and the related ones follow."""
+    answer = sample_bot.ask(question)
+    first_seen = list(dict.fromkeys(int(n) for n in MARKER.findall(answer.text)))
+    assert len(first_seen) >= 2, answer.text
+    assert first_seen == list(range(1, len(first_seen) + 1)), answer.text
+    assert [s.n for s in answer.sources] == list(range(1, len(answer.sources) + 1))
+    assert [s.n for s in answer.cited_sources] == first_seen
+
+
+def test_answer_and_sources_convert_to_plain_dicts(sample_bot: NewsBot) -> None:
+    data = sample_bot.ask(SEED_QUESTION).to_dict()
     assert set(data) >= {"question", "answer", "sources"}
     first = data["sources"][0]
     assert set(first) >= {"n", "article_id", "title", "publisher", "url", "published", "text"}
@@ -62,8 +81,8 @@ def test_answer_and_sources_convert_to_plain_dicts(bot: NewsBot) -> None:
     assert first["source"] == first["publisher"]  # the older name, kept for one release
 
 
-def test_stream_yields_the_answer_text_then_holds_the_answer(bot: NewsBot) -> None:
-    stream = bot.stream(SEED_QUESTION)
+def test_stream_yields_the_answer_text_then_holds_the_answer(sample_bot: NewsBot) -> None:
+    stream = sample_bot.stream(SEED_QUESTION)
     pieces = list(stream)
     assert pieces and all(isinstance(p, str) for p in pieces)
     assert "".join(pieces) == stream.answer.text
@@ -72,8 +91,8 @@ def test_stream_yields_the_answer_text_then_holds_the_answer(bot: NewsBot) -> No
     assert stream.answer.text == "".join(pieces)
 
 
-def test_reading_the_answer_first_writes_the_whole_stream(bot: NewsBot) -> None:
-    assert bot.stream(SEED_QUESTION).answer.text == bot.ask(SEED_QUESTION).text
+def test_reading_the_answer_first_writes_the_whole_stream(sample_bot: NewsBot) -> None:
+    assert sample_bot.stream(SEED_QUESTION).answer.text == sample_bot.ask(SEED_QUESTION).text
 
 
 @pytest.mark.parametrize(
@@ -87,8 +106,10 @@ def test_reading_the_answer_first_writes_the_whole_stream(bot: NewsBot) -> None:
         ("What is the capital of Peru?", "I could not find an answer"),
     ],
 )
-def test_unrelated_question_gets_a_plain_no_answer(bot: NewsBot, question: str, said: str) -> None:
-    answer = bot.ask(question)
+def test_unrelated_question_gets_a_plain_no_answer(
+    sample_bot: NewsBot, question: str, said: str
+) -> None:
+    answer = sample_bot.ask(question)
     assert answer.abstained
     assert said in answer.text
     assert not cited_numbers(answer)
@@ -112,43 +133,43 @@ def test_until_filter_excludes_newer_articles(bot: NewsBot) -> None:
     assert all(s.published and s.published <= date(2025, 2, 20) for s in answer.sources)
 
 
-def test_since_filter_keeps_only_newer_articles(bot: NewsBot) -> None:
-    answer = bot.ask("What did the central bank decide?", since="2025-02-01")
+def test_since_filter_keeps_only_newer_articles(sample_bot: NewsBot) -> None:
+    answer = sample_bot.ask("What did the central bank decide?", since="2025-02-01")
     assert answer.sources
     assert all(s.published and s.published >= date(2025, 2, 1) for s in answer.sources)
 
 
-def test_as_of_prefix_hides_news_from_after_that_day(bot: NewsBot) -> None:
-    answer = bot.ask("As of 2024-12-31: What did the Bank of Japan do with rates?")
+def test_as_of_prefix_hides_news_from_after_that_day(sample_bot: NewsBot) -> None:
+    answer = sample_bot.ask("As of 2024-12-31: What did the Bank of Japan do with rates?")
     assert answer.as_of == date(2024, 12, 31)
     assert answer.question.startswith("What did the Bank of Japan")
     assert all(s.published is None or s.published <= date(2024, 12, 31) for s in answer.sources)
     assert "0.5%" not in answer.text  # January's hike had not happened yet
 
 
-def test_time_questions_carry_the_article_date(bot: NewsBot) -> None:
-    answer = bot.ask("When did the Bank of Japan raise rates to 0.5%?")
+def test_time_questions_carry_the_article_date(sample_bot: NewsBot) -> None:
+    answer = sample_bot.ask("When did the Bank of Japan raise rates to 0.5%?")
     assert "24 Jan 2025" in answer.text
 
 
-def test_publisher_filter(bot: NewsBot) -> None:
-    answer = bot.ask("What happened to interest rates?", publishers=["Ledger Wire"])
+def test_publisher_filter(sample_bot: NewsBot) -> None:
+    answer = sample_bot.ask("What happened to interest rates?", publishers=["Ledger Wire"])
     assert answer.sources and {s.publisher for s in answer.sources} == {"Ledger Wire"}
 
 
-def test_the_old_option_names_still_work_with_a_warning(bot: NewsBot) -> None:
+def test_the_old_option_names_still_work_with_a_warning(sample_bot: NewsBot) -> None:
     """`sources=`, positional options and `Source.source` were the API before 0.2."""
     question = "What happened to interest rates?"
-    wanted = bot.ask(question, publishers=["Ledger Wire"], until="2025-03-31")
+    wanted = sample_bot.ask(question, publishers=["Ledger Wire"], until="2025-03-31")
     with pytest.warns(DeprecationWarning, match="publishers="):
-        renamed = bot.ask(question, sources=["Ledger Wire"], until="2025-03-31")
+        renamed = sample_bot.ask(question, sources=["Ledger Wire"], until="2025-03-31")
     with pytest.warns(DeprecationWarning, match="positional"):
-        positional = bot.ask(question, None, None, "2025-03-31", ["Ledger Wire"])
+        positional = sample_bot.ask(question, None, None, "2025-03-31", ["Ledger Wire"])
     assert renamed.text == positional.text == wanted.text
     with pytest.warns(DeprecationWarning, match="Source.publisher"):
         assert wanted.sources[0].source == "Ledger Wire"
     with pytest.raises(TypeError, match="both"):
-        bot.ask(question, sources=["A"], publishers=["B"])
+        sample_bot.ask(question, sources=["A"], publishers=["B"])
 
 
 def test_follow_up_uses_the_earlier_question(bot: NewsBot) -> None:
@@ -176,10 +197,12 @@ def test_empty_store_says_how_to_add_news(fresh_bot: NewsBot) -> None:
 
 
 def test_early_reference_date_still_finds_the_few_older_articles(
-    bot: NewsBot, tmp_path: Path
+    sample_bot: NewsBot, tmp_path: Path
 ) -> None:
     """Most news is newer than this date: the search must fall back, not come back empty."""
-    small_chunks = sharing_models(bot, Settings(data_dir=tmp_path, chunk_size=200, chunk_overlap=0))
+    small_chunks = sharing_models(
+        sample_bot, Settings(data_dir=tmp_path, chunk_size=200, chunk_overlap=0)
+    )
     small_chunks.ingest([SAMPLE_NEWS])
     assert small_chunks.store.chunk_count() > 3 * 30  # more than one wide search sees
     answer = small_chunks.ask("What did the Federal Reserve do with rates?", as_of="2024-09-19")
@@ -206,16 +229,18 @@ def test_syndicated_copies_are_one_source(fresh_bot: NewsBot, tmp_path: Path) ->
 
 
 def test_the_best_articles_bring_their_other_chunks(
-    bot: NewsBot, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    sample_bot: NewsBot, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """An answer a few paragraphs below the matching chunk must reach the answerer, even
     when the first stages return only that chunk."""
-    small_chunks = sharing_models(bot, Settings(data_dir=tmp_path, chunk_size=200, chunk_overlap=0))
+    small_chunks = sharing_models(
+        sample_bot, Settings(data_dir=tmp_path, chunk_size=200, chunk_overlap=0)
+    )
     small_chunks.ingest([SAMPLE_NEWS])
     monkeypatch.setattr(tuning, "MIN_CANDIDATES", 1)  # one dense + one BM25 hit
     question = "What did the Federal Reserve do with rates?"
     passages = retriever.Retriever(small_chunks.store, k=1).search(
-        question, bot.index_embedder.encode([question])[0], retriever.Filters(), None, None
+        question, sample_bot.index_embedder.encode([question])[0], retriever.Filters(), None, None
     )
     assert len({p.article_id for p in passages}) == 1
     assert len(passages) == 3  # more chunks than the two first stages returned
@@ -233,10 +258,12 @@ def test_a_question_in_an_article_is_not_its_answer(fresh_bot: NewsBot, tmp_path
     assert "Two banks" in answer.text and "?" not in answer.text
 
 
-def test_a_stricter_evidence_setting_abstains_and_says_how_near_it_came(bot: NewsBot) -> None:
-    answer = bot.ask(SEED_QUESTION)
+def test_a_stricter_evidence_setting_abstains_and_says_how_near_it_came(
+    sample_bot: NewsBot,
+) -> None:
+    answer = sample_bot.ask(SEED_QUESTION)
     assert not answer.abstained and 0.3 <= answer.evidence <= 1.0
-    strict = sharing_models(bot, bot.settings.replace(min_evidence=1.0))
+    strict = sharing_models(sample_bot, sample_bot.settings.replace(min_evidence=1.0))
     refused = strict.ask(SEED_QUESTION)
     assert refused.abstained and refused.evidence == pytest.approx(answer.evidence, abs=1e-4)
     assert refused.sources  # what it looked at is still shown
@@ -264,9 +291,9 @@ def test_asking_for_the_latest_prefers_the_newest_story(fresh_bot: NewsBot, tmp_
     assert "$10,500" in answer.text.split("[")[0]  # the first sentence quoted
 
 
-def test_an_empty_llm_setting_means_the_extractive_answerer(bot: NewsBot) -> None:
-    quoting = sharing_models(bot, bot.settings.replace(llm=""))
-    assert quoting.ask(SEED_QUESTION).text == bot.ask(SEED_QUESTION).text
+def test_an_empty_llm_setting_means_the_extractive_answerer(sample_bot: NewsBot) -> None:
+    quoting = sharing_models(sample_bot, sample_bot.settings.replace(llm=""))
+    assert quoting.ask(SEED_QUESTION).text == sample_bot.ask(SEED_QUESTION).text
 
 
 class Headline:
@@ -281,16 +308,18 @@ class Headline:
         return None
 
 
-def test_a_bot_is_built_from_parts_handed_in(bot: NewsBot, tmp_path: Path) -> None:
+def test_a_bot_is_built_from_parts_handed_in(sample_bot: NewsBot, tmp_path: Path) -> None:
     """Another data dir in the settings, but the store handed in is the one answered from,
     and the writer handed in writes the answer."""
     settings = Settings(data_dir=tmp_path / "unused")
-    parts = {"embedder": bot.embedder, "index_embedder": bot.index_embedder}
-    twin = NewsBot(settings, store=bot.store, reranker=bot.reranker, writer=Headline(), **parts)
+    parts = {"embedder": sample_bot.embedder, "index_embedder": sample_bot.index_embedder}
+    twin = NewsBot(
+        settings, store=sample_bot.store, reranker=sample_bot.reranker, writer=Headline(), **parts
+    )
     answer = twin.ask(SEED_QUESTION)
     assert "HANG SENG" in answer.text and answer.text == answer.text.upper()
     assert answer.cited_sources
-    assert twin.stats()["articles"] == bot.stats()["articles"]
+    assert twin.stats()["articles"] == sample_bot.stats()["articles"]
     assert not (tmp_path / "unused").exists()  # nothing was opened there
 
 

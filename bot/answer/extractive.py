@@ -233,12 +233,11 @@ def _compose(
     pieces: list[str] = []
     for i in ordered:
         sentence = sentences[i]
-        n = sentence.article + 1
         published = articles[sentence.article][0].hit.metadata.get("published")
         prefix = ""
         if dated and published and sentence.article not in quotes:
             prefix = f"On {readable(str(published))}: "
-        quotes.setdefault(sentence.article, []).append(sentence.text)
+        n = cite(quotes, sentence.article, sentence.text)
         pieces.append(f"{prefix}{sentence.text} [{n}]")
     text = " ".join(pieces)
     return Drafted(text, _spaced(pieces), sources_of(articles, quotes), abstained=False)
@@ -259,14 +258,26 @@ def _abstain(
     return Drafted(message, [message], sources_of(articles, {}), True, evidence)
 
 
+def cite(quotes: dict[int, list[str]], article: int, sentence: str) -> int:
+    """Records `sentence` as cited from the article of index `article`, and returns that
+    article's marker: articles are numbered in the order the answer first cites them, so
+    a reader meets [1], [2], [3] in turn (`sources_of` numbers the sources alike)."""
+    quotes.setdefault(article, []).append(sentence)
+    return list(quotes).index(article) + 1
+
+
 def sources_of(articles: list[list[Passage]], quotes: dict[int, list[str]]) -> list[Source]:
-    """The articles as numbered sources; `quotes`: the sentences cited of each (by index)."""
+    """The articles as numbered sources: the cited ones first, in the order `cite` numbered
+    them (`quotes`: the sentences cited of each, by article index), then the others in
+    the order they were retrieved."""
+    order = list(quotes) + [index for index in range(len(articles)) if index not in quotes]
     sources = []
-    for index, group in enumerate(articles):
+    for n, index in enumerate(order, start=1):
+        group = articles[index]
         meta = group[0].hit.metadata
         sources.append(
             Source(
-                n=index + 1,
+                n=n,
                 article_id=group[0].article_id,
                 title=str(meta.get("title", "")),
                 publisher=str(meta.get("source", "")),

@@ -3,6 +3,8 @@
 
 "What did Federated Hermes say about DeepSeek?" gives that firm's people's quotes on
 DeepSeek; "Who said the rally makes sense?" names the speaker of the quote that says so.
+A named speaker with no quote on the subject gets that said first (`no_statement`), so
+that what is offered instead is never read as their words.
 """
 
 from __future__ import annotations
@@ -12,7 +14,8 @@ import re
 from dataclasses import dataclass
 from typing import Any
 
-from bot.answer.extractive import Drafted, group_by_article, readable, sources_of
+from bot.answer.entities import question_names
+from bot.answer.extractive import Drafted, cite, group_by_article, readable, sources_of
 from bot.question.words import terms
 from bot.retrieval.retriever import Passage
 from ingest.annotate.names import entity_key
@@ -51,35 +54,67 @@ def quote_question(question: str) -> QuoteQuestion | None:
     return None
 
 
+def names_a_speaker(asked: QuoteQuestion) -> bool:
+    """Whether the question names whose words it wants ("Federated Hermes", "Powell")
+    rather than a crowd ("analysts"): only a name can be said to have said nothing."""
+    return bool(asked.speaker and question_names(asked.speaker))
+
+
+def no_statement(asked: QuoteQuestion, mentioned: bool) -> str:
+    """What the bot says first when a named speaker has no quote on the subject."""
+    if not mentioned:
+        return (
+            f"I found no statement by {asked.speaker} in the ingested news; "
+            f"no article mentions {asked.speaker}."
+        )
+    about = f" about {asked.about}" if asked.about else ""
+    return f"I found no statement by {asked.speaker}{about} in the ingested news."
+
+
 def draft_quotes(asked: QuoteQuestion, passages: list[Passage]) -> Drafted | None:
     """The matching quotes, best first, each with who said it and when; None when the
     passages hold none (the ordinary answer then has its turn)."""
+    if not asked.speaker:
+        return _draft(passages, asked.about, _CLAIM_COVERAGE, 1)
+    return _draft(passages, asked.about, 1e-9 if asked.about else 0.0, _MAX_QUOTES, asked.speaker)
+
+
+def statements_about(about: str, passages: list[Passage]) -> Drafted | None:
+    """Anyone's quotes that name the subject, best first: what the news has instead of
+    the quotes of a speaker it never quotes."""
+    return _draft(passages, about, 1e-9, _MAX_QUOTES) if terms(about) else None
+
+
+def _draft(
+    passages: list[Passage], subject: str, needed: float, limit: int, speaker: str = ""
+) -> Drafted | None:
+    """The `limit` quotes (of `speaker`'s, when given) that hold the largest share of
+    the subject's words, at least `needed` of them."""
     articles = group_by_article(passages)
-    about = set(terms(asked.about))
+    about = set(terms(subject))
     found: list[tuple[float, int, dict[str, Any]]] = []
     seen: set[tuple[str, str]] = set()
     for index, group in enumerate(articles):
         for passage in group:
             for quote in _stored(passage):
                 key = (quote["speaker"], quote["words"])
-                if key in seen or (asked.speaker and not _by(asked.speaker, quote)):
+                if key in seen or (speaker and not _by(speaker, quote)):
                     continue
                 seen.add(key)
                 said = set(terms(f"{quote['words']} {quote['sentence']}"))
                 coverage = len(about & said) / len(about) if about else 1.0
                 found.append((coverage, index, quote))
-    needed = _CLAIM_COVERAGE if not asked.speaker else (1e-9 if about else 0.0)
     found = [item for item in found if item[0] >= needed]
     if not found:
         return None
     found.sort(key=lambda item: (-item[0], item[1]))
-    chosen = found[:1] if not asked.speaker else found[:_MAX_QUOTES]
+    chosen = found[:limit]
     cited: dict[int, list[str]] = {}
     pieces = []
     for _, index, quote in chosen:
         published = articles[index][0].hit.metadata.get("published")
-        cited.setdefault(index, []).append(quote["sentence"])
-        pieces.append(f"{_line(quote, str(published) if published else '')} [{index + 1}]")
+        n = cite(cited, index, quote["sentence"])
+        pieces.append(f"{_line(quote, str(published) if published else '')} [{n}]")
     text = "\n".join(f"- {piece}" for piece in pieces) if len(pieces) > 1 else pieces[0]
     return Drafted(text, [text], sources_of(articles, cited), abstained=False, evidence=1.0)
 

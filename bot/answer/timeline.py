@@ -12,7 +12,7 @@ from __future__ import annotations
 import re
 from itertools import groupby
 
-from bot.answer.extractive import Drafted, group_by_article, readable, sources_of
+from bot.answer.extractive import Drafted, cite, group_by_article, readable, sources_of
 from bot.question.words import terms
 from bot.retrieval.retriever import Passage
 from ingest.sentences import split_sentences
@@ -57,10 +57,10 @@ def draft_timeline(topic: str, passages: list[Passage]) -> Drafted | None:
         reports = []
         same_day = list(day)
         for _, index, sentence in same_day:
-            cited.setdefault(index, []).append(sentence)
+            n = cite(cited, index, sentence)
             publisher = str(articles[index][0].hit.metadata.get("source") or "")
             label = f"{publisher}: " if len(same_day) > 1 and publisher else ""
-            reports.append(f"{label}{sentence} [{index + 1}]")
+            reports.append(f"{label}{sentence} [{n}]")
         lines.append(f"- {readable(published)}: " + " | ".join(reports))
     text = "\n".join(lines)
     return Drafted(text, [text], sources_of(articles, cited), abstained=False, evidence=1.0)

@@ -1,12 +1,15 @@
 """Dates inside questions: an `As of YYYY-MM-DD:` prefix and relative windows.
 
 "This week" means something only against a reference date (`as_of`); the window is
-used to prefer articles from that time, never to invent a date.
+used to prefer articles from that time, never to invent a date. Without a reference date
+given, "this week" counts from today, unless the news ends before its span: then from the
+newest news, and the answer says so (`latest_instead`).
 """
 
 from __future__ import annotations
 
 import re
+from dataclasses import dataclass
 from datetime import date, timedelta
 
 from bot import tuning
@@ -56,24 +59,76 @@ def asks_about_time(question: str) -> bool:
     return bool(_TIME_WORDS.search(question) or time_window(question, date.today()))
 
 
-def time_window(question: str, as_of: date) -> tuple[date, date] | None:
-    """The span of days a question's own words point at, if any."""
+@dataclass(frozen=True)
+class Span:
+    """The days a phrase that counts back from the reference date covers, and how a
+    sentence names them ("this week")."""
+
+    first: date
+    last: date
+    named: str
+
+    def moved(self, days: int) -> Span:
+        shift = timedelta(days=days)
+        return Span(self.first + shift, self.last + shift, self.named)
+
+    def readable(self) -> str:
+        """ "27 Feb–6 Mar 2025", "6 Mar 2025", "28 Dec 2024–3 Jan 2025"."""
+        if self.first == self.last:
+            return f"{self.last:%-d %b %Y}"
+        year = "" if self.first.year == self.last.year else f" {self.first.year}"
+        return f"{self.first:%-d %b}{year}–{self.last:%-d %b %Y}"
+
+
+def relative_span(question: str, as_of: date) -> Span | None:
+    """The span of a phrase that counts back from `as_of` ("today", "this week", "the
+    latest"), if the question has one; a month or year it names is not relative."""
     text = question.lower()
     if "yesterday" in text:
         day = as_of - timedelta(days=1)
-        return day, day
+        return Span(day, day, "yesterday")
     if "today" in text:
-        return as_of, as_of
+        return Span(as_of, as_of, "today")
     if "last week" in text or "past week" in text:
-        return as_of - timedelta(days=tuning.LAST_WEEK_DAYS), as_of
+        return _back(as_of, tuning.LAST_WEEK_DAYS, "last week")
     if "this week" in text:
-        return as_of - timedelta(days=tuning.THIS_WEEK_DAYS), as_of
+        return _back(as_of, tuning.THIS_WEEK_DAYS, "this week")
     if _LATEST.search(text):
-        return as_of - timedelta(days=tuning.LATEST_DAYS), as_of
+        return _back(as_of, tuning.LATEST_DAYS, "recent weeks")
     if "last month" in text or "past month" in text:
-        return as_of - timedelta(days=tuning.LAST_MONTH_DAYS), as_of
+        return _back(as_of, tuning.LAST_MONTH_DAYS, "last month")
     if "this month" in text:
-        return as_of - timedelta(days=tuning.THIS_MONTH_DAYS), as_of
+        return _back(as_of, tuning.THIS_MONTH_DAYS, "this month")
+    return None
+
+
+def _back(as_of: date, days: int, named: str) -> Span:
+    return Span(as_of - timedelta(days=days), as_of, named)
+
+
+def latest_instead(question: str, today: date, newest: date) -> tuple[date, str] | None:
+    """A reference date that gives a relative phrase news, and the note that says so.
+
+    "This week" counted from today finds nothing in news that ends months ago; the
+    phrase then counts from the newest news instead (its span moved to end there), and
+    the answer opens with the note. None: no relative phrase, or news in its span."""
+    asked = relative_span(question, today)
+    if asked is None or newest >= asked.first:
+        return None
+    shift = (newest - asked.last).days
+    latest = asked.moved(shift)
+    note = (
+        f"No news is stored for {asked.named} ({asked.readable()}); "
+        f"the latest news is from {latest.readable()}:"
+    )
+    return today + timedelta(days=shift), note
+
+
+def time_window(question: str, as_of: date) -> tuple[date, date] | None:
+    """The span of days a question's own words point at, if any."""
+    span = relative_span(question, as_of)
+    if span is not None:
+        return span.first, span.last
     match = _MONTH_YEAR.search(question)
     if match:
         month = _MONTHS[match.group(1).lower()]
