@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import pytest
+
 from bot.answer.entities import missing_names, nothing_about, question_names
 from bot.eval.metrics import first_sentence
+from ingest.annotate.names import is_org
 
 
 def test_names_are_found_as_written_and_question_words_are_not_names() -> None:
@@ -28,3 +31,10 @@ def test_the_not_found_message_lists_every_name() -> None:
 def test_first_sentence_is_the_text_before_the_first_marker() -> None:
     assert first_sentence("Gold rose. [1] Oil fell. [2]") == "Gold rose."
     assert first_sentence("No markers here") == "No markers here"
+
+
+@pytest.mark.parametrize("firm", ["HSBC", "Jefferies", "Morningstar", "CICC", "OPEC", "Barclays"])
+def test_a_firm_known_by_a_bare_name_is_an_organisation(firm: str) -> None:
+    """Every firm of the list counts, the ones at a line's end or start included."""
+    assert is_org(firm)
+    assert not is_org("Andrew Leung")

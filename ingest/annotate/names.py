@@ -41,12 +41,14 @@ ORG_WORDS = frozenset(
 )
 # Firms every market reader knows by a bare name that says nothing of being a firm.
 KNOWN_ORGS = frozenset(
-    """goldman sachs|morgan stanley|jpmorgan|j.p. morgan|citi|citigroup|citibank|ubs|hsbc
+    name.strip()  # of the line ends and indents between them
+    for name in """
+    goldman sachs|morgan stanley|jpmorgan|j.p. morgan|citi|citigroup|citibank|ubs|hsbc
     |barclays|nomura|bnp paribas|societe generale|deutsche bank|credit suisse|jefferies
     |bofa|bank of america|wells fargo|blackrock|vanguard|pimco|fidelity|morningstar
     |bloomberg|reuters|moody's|fitch|standard chartered|macquarie|mizuho|daiwa|cicc
     |huatai securities|citic securities|federated hermes|capital economics|opec
-    |imf|world bank|fed|ecb|pboc|boj|rba|rbi|boe""".replace("\n", "").split("|")
+    |imf|world bank|fed|ecb|pboc|boj|rba|rbi|boe""".split("|")  # noqa: SIM905
 )
 # Job titles: what separates "Legislative Council President" from "Andrew Leung".
 ROLE_WORDS = frozenset(
