@@ -3,7 +3,7 @@
 CLI flags and the Python API override fields of this object; nothing else reads the
 environment, so a setting can never mean two things in two places. The fields stay flat
 (one `NEWSBOT_*` name each, as users already set them); `GROUPS` sorts them by concern
-for `--help` and the README. Every value is validated, on load and on each change
+for `--help` and docs/settings.md. Every value is validated, on load and on each change
 (`replace`, `model_copy(update=...)`, assignment).
 """
 
@@ -216,11 +216,18 @@ class Settings(BaseSettings):
             raise BadSetting("NEWSBOT_AUTH must be user:password, both non-empty")
         return auth
 
+    @field_validator("data_dir", "model_cache_dir")
+    @classmethod
+    def _home_expanded(cls, path: Path) -> Path:
+        """`~/news` is the user's folder, given in Python as on a command line."""
+        return path.expanduser()
+
     @field_validator("auth_file")
     @classmethod
     def _private_login_file(cls, path: Path | None) -> Path | None:
         """Read at load, so a missing or shared file fails at start, not at first login."""
         if path is not None:
+            path = path.expanduser()
             _read_login(path)
         return path
 
@@ -270,7 +277,7 @@ def _read_login(path: Path) -> str:
     return login
 
 
-# The settings by concern, for `--help` and the README (a test checks each field is in one).
+# The settings by concern, for `--help` and docs/settings.md (a test checks each field is in one).
 GROUPS: dict[str, tuple[str, ...]] = {
     "store": ("data_dir", "chroma_url", "chunk_size", "chunk_overlap", "max_chunk_chars"),
     "models": (

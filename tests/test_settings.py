@@ -95,3 +95,12 @@ def test_the_login_never_comes_from_a_flag_but_from_the_environment_or_a_private
     login.chmod(0o600)
     assert Settings(data_dir=tmp_path, auth_file=login).auth_pair() == ("analyst", "s3cret")
     assert Settings(data_dir=tmp_path, auth="a:b", auth_file=login).auth_pair() == ("a", "b")
+
+
+def test_a_home_relative_folder_is_the_users_own(monkeypatch: pytest.MonkeyPatch) -> None:
+    """`~/news` given in Python names the folder a shell would, not a `./~` beside it."""
+    monkeypatch.setenv("HOME", "/home/analyst")
+    settings = Settings(data_dir="~/news", model_cache_dir="~/models")
+    assert settings.data_dir == Path("/home/analyst/news")
+    assert settings.model_cache_dir == Path("/home/analyst/models")
+    assert settings.replace(data_dir="~/other").data_dir == Path("/home/analyst/other")
