@@ -438,7 +438,10 @@ def _brief(bot: Any, args: argparse.Namespace) -> int:
 
 def _print_sources(answer: Any) -> None:
     if answer.sources:
-        print("\nThe closest articles (none of them answers it):" if answer.abstained else "")
+        # An answer that declines but quotes what it has ("no statement by X; what others
+        # said") cites those sources: they are not "none of them answers it".
+        unanswered = answer.abstained and not answer.cited_sources
+        print("\nThe closest articles (none of them answers it):" if unanswered else "")
     for source in answer.sources:
         mark = "*" if source.cited else " "
         date = source.published or "undated"

@@ -63,6 +63,19 @@ def test_bad_date_is_a_clear_error(sample_bot: NewsBot, capsys: pytest.CaptureFi
     assert "since='soon' is not a date; use YYYY-MM-DD" in capsys.readouterr().err
 
 
+def test_what_others_said_is_listed_as_cited_not_as_none_answering(
+    sample_bot: NewsBot, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """The sample news quotes no one from Federated Hermes: the answer says so, then quotes
+    what others said about DeepSeek, and those sources are the cited ones."""
+    data_dir = str(sample_bot.settings.data_dir)
+    main(["--data-dir", data_dir, "ask", "What did Federated Hermes say about DeepSeek?"])
+    out = capsys.readouterr().out
+    assert "I found no statement by Federated Hermes" in out, out
+    assert re.search(r"^\*\[1\] .*DeepSeek", out, re.MULTILINE), out
+    assert "none of them answers it" not in out, out
+
+
 def test_stdin_mode_answers_each_line_as_it_arrives(bot: NewsBot) -> None:
     """Each answer is flushed before the next question is sent: usable as a pipe."""
     process = subprocess.Popen(

@@ -151,7 +151,7 @@ def chat_markdown(answer: Answer) -> str:
     text = linked_markers(md_text(answer.text))
     if answer.searched:
         text += f"\n\n*Searched for: {md_text(answer.searched)}*"
-    if answer.abstained and answer.sources:
+    if answer.abstained and answer.sources and not answer.cited_sources:
         text += "\n\n*The closest articles, none of which answers it, are under Sources.*"
     return text
 
@@ -164,7 +164,7 @@ def answer_markdown(answer: Answer) -> str:
     if answer.searched:
         text += f"\n\n*Searched for: {md_text(answer.searched)}*"
     cited = answer.cited_sources
-    if answer.abstained and answer.sources:
+    if answer.abstained and answer.sources and not cited:
         related = [f"- {_source_line(source)}" for source in answer.sources]
         return "\n".join(
             [text, "", "**The closest articles** (none of them answers it)", "", *related]
