@@ -21,8 +21,13 @@ $(STAMP): pyproject.toml
 install: $(STAMP)
 
 # The optional LLM back-ends and the small model their tests run. llama-cpp-python
-# builds from source the first time (about 7 minutes on 2 cores; pip caches the wheel).
+# builds llama.cpp from source (about 4 minutes on 2 cores). Its default native build
+# turns on ggml's AMX kernels on CPUs that have AMX, and there every answer crashed
+# (SIGSEGV in ggml_backend_amx_mul_mat, llama-cpp-python 0.3.36, Xeon with AMX): it is
+# built for x86-64 with AVX2 instead, and never from pip's cache, which may hold a native
+# build of the same version.
 $(LLM_STAMP): $(STAMP)
+	CMAKE_ARGS="-DGGML_NATIVE=OFF" $(BIN)/pip install --quiet --no-cache-dir -e '.[llm]'
 	$(BIN)/pip install --quiet -e '.[dev,llm,llm-test]'
 	touch $(LLM_STAMP)
 
