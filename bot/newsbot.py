@@ -37,6 +37,7 @@ from bot.question.followup import reading_query, search_query
 from bot.question.time_phrases import (
     asks_about_time,
     latest_instead,
+    relative_span,
     split_as_of,
     time_window,
     without_time_phrases,
@@ -309,9 +310,12 @@ class NewsBot:
         """The day "this week" and the like count from, and what to say first when it is
         not the day asked. A date the user gave stands (`as_of`, "As of", `since`,
         `until`); without one, a phrase whose days hold no news, because the news ends
-        before them, counts from the newest news instead."""
+        before them, counts from the newest news instead. The store is read only for a
+        question with such a phrase, not on every question's way."""
         if given is not None or filters.since or filters.until:
             return given, ""
+        if relative_span(question, date.today()) is None:
+            return None, ""
         self.store.catch_up()  # the newest news of other processes too
         newest = self.store.newest_day()
         if newest is None:

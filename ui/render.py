@@ -134,9 +134,10 @@ def linked_markers(markdown: str) -> str:
     return re.sub(_MARKER, link, markdown)
 
 
-# Sources are numbered in retrieval's order, so the uncited with the lowest numbers are
-# the nearest misses; all of them buried the cited ones (an answer on Hang Seng targets
-# came with 15 cards, 8 of them uncited: the ECB, the Fed, the Bank of England).
+# The uncited sources are numbered after the cited ones, in retrieval's order, so the
+# lowest-numbered of them are the nearest misses; all of them buried the cited ones (an
+# answer on Hang Seng targets came with 15 cards, 8 of them uncited: the ECB, the Fed,
+# the Bank of England).
 MAX_RELATED = 3
 
 
