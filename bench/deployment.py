@@ -93,5 +93,5 @@ def _worker(source: NewsBot, url: str, data_dir: Path) -> NewsBot:
         Settings(data_dir=data_dir, chroma_url=url),
         embedder=source.embedder,
         index_embedder=source.index_embedder,
-        reranker=source.reranker,
+        reader=source.reader,
     )

@@ -87,7 +87,7 @@ def shortlist_groups(bot: NewsBot, candidates: list[Candidates], prior: np.ndarr
         encoded = bot.embedder.encode([c.question, ask_clause(c.question), *texts])
         similarity = encoded[2:] @ encoded[:2].T
         reading = reading_query(c.question, c.question)
-        relevance = bot.reranker.score(reading, texts) if bot.reranker else np.zeros(len(texts))
+        relevance = bot.reader.score(reading, texts) if bot.reader else np.zeros(len(texts))
         groups.append((np.column_stack([similarity, relevance, c.features[keep]]), labels))
     return groups
 
@@ -140,7 +140,7 @@ def main(argv: list[str] | None = None) -> int:
     )
     pool = [q for q in questions if q["id"] not in held_out]
     chosen = sample_questions(pool, args.limit, args.seed, markets_only=False)
-    bot = NewsBot(Settings(data_dir=args.data_dir))
+    bot = NewsBot(Settings(data_dir=args.data_dir, reader="rerank"))
     if args.cache and args.cache.exists():
         candidates = pickle.loads(args.cache.read_bytes())
     else:
@@ -166,7 +166,7 @@ def main(argv: list[str] | None = None) -> int:
     )
     weights = fit(groups, args.l2)
     print(f"top-1 gold, fitted on all: {top1(groups, weights):.3f}")
-    # For `reranker=none`: the same fit without the cross-encoder's column.
+    # For `reader=none`: the same fit without the cross-encoder's column.
     plain = [i for i, name in enumerate(NAMES) if name != "rerank"]
     plain_groups = [(x[:, plain], gold) for x, gold in groups]
     without = fit(plain_groups, args.l2)

@@ -2,7 +2,7 @@
 
 A question goes down the folders in order: `question/` reads it (follow-ups, time
 phrases), `retrieval/` finds the passages, `answer/` drafts the cited answer and hands
-it to the writer. The parts (store, encoders, reranker, writer) are built from the
+it to the writer. The parts (store, encoders, reader, writer) are built from the
 settings when first needed, or handed in, so that tests and the web chat share them.
 """
 
@@ -42,6 +42,7 @@ from bot.question.time_phrases import (
     time_window,
     without_time_phrases,
 )
+from bot.reader.model import load_reader
 from bot.retrieval.retriever import Filters, Passage, Retriever
 from bot.settings import Settings
 from bot.types import EMPTY_CORPUS, Answer, AnswerStream, Turn
@@ -49,7 +50,7 @@ from bot.types import Passage as PublicPassage
 from ingest.data_dir import keep_private
 from ingest.dates import from_day_number, parse_date
 from ingest.encoders.base import Embedder
-from ingest.encoders.reranker import Reranker, load_reranker
+from ingest.encoders.reranker import Reranker
 from ingest.encoders.static_table import load_static_embedder
 from ingest.encoders.transformer import load_embedder
 from ingest.errors import BadDate
@@ -70,7 +71,7 @@ _TIMELINE_ARTICLES = 15  # a story's reports over time: more articles than one a
 
 DateLike = date | str | None
 _Part = TypeVar("_Part")
-_UNSET: Any = object()  # a part not built yet (None is a valid reranker: `none`)
+_UNSET: Any = object()  # a part not built yet (None is a valid reader: `none`)
 # The order `ask`/`stream` took their options in before they became keyword-only.
 _POSITIONAL = ("history", "since", "until", "sources", "as_of")
 
@@ -103,7 +104,7 @@ class NewsBot:
         store: NewsStore | None = None,
         embedder: Embedder | None = None,
         index_embedder: Embedder | None = None,
-        reranker: Reranker | None = None,
+        reader: Reranker | None = None,
         writer: Writer | None = None,
         **overrides: Any,
     ) -> None:
@@ -121,7 +122,7 @@ class NewsBot:
             "store": store,
             "embedder": embedder,
             "index_embedder": index_embedder,
-            "reranker": reranker,
+            "reader": reader,
             "writer": writer,
         }
         self._parts: dict[str, Any] = {
@@ -168,11 +169,10 @@ class NewsBot:
         )
 
     @property
-    def reranker(self) -> Reranker | None:
-        """The cross-encoder of the `reranker` setting; None when it is `none`."""
-        return self._part(
-            "reranker", lambda: load_reranker(self.settings.reranker, self.settings.model_threads)
-        )
+    def reader(self) -> Reranker | None:
+        """What reads the question with each sentence, by the `reader` setting: the
+        trained reader, the ms-marco cross-encoder, or None (`none`)."""
+        return self._part("reader", lambda: load_reader(self.settings))
 
     @property
     def writer(self) -> Writer:
@@ -198,7 +198,7 @@ class NewsBot:
     def warm_up(self) -> None:
         """Open the store and load the models now rather than in the first question, so
         that a server's first questions are answered at full speed."""
-        _ = self.store, self.reranker, self.writer
+        _ = self.store, self.reader, self.writer
         self.index_embedder.encode(["warm up"])
         self.embedder.encode(["warm up"])
 
@@ -485,7 +485,7 @@ class NewsBot:
             self.embedder.encode,
             dated=asks_about_time(question),
             min_evidence=self.settings.evidence_threshold(),
-            reranker=self.reranker,
+            reader=self.reader,
             reading=reading_query(question, query),
         )
         stages = {"search": searched, **drafted.timings}

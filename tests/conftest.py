@@ -183,7 +183,7 @@ def bot(
     """The seed article and the sample news, the corpus of the seed question (read-only in
     tests); `sample_bot`'s encoders, loaded once."""
     settings = Settings(data_dir=tmp_path_factory.mktemp("bot"))
-    newsbot = sharing_models(sample_bot, settings, reranker=sample_bot.reranker)
+    newsbot = sharing_models(sample_bot, settings, reader=sample_bot.reader)
     report = newsbot.ingest([seed_article, SAMPLE_NEWS])
     assert report.ok, report.failed
     return newsbot
@@ -193,14 +193,14 @@ def bot(
 def fresh_bot(sample_bot: NewsBot, tmp_path: Path) -> NewsBot:
     """An empty store that reuses the already loaded model."""
     settings = Settings(data_dir=tmp_path / "data")
-    return sharing_models(sample_bot, settings, reranker=sample_bot.reranker)
+    return sharing_models(sample_bot, settings, reader=sample_bot.reader)
 
 
 @pytest.fixture
 def web_bot(sample_bot: NewsBot, tmp_path: Path) -> NewsBot:
     """An empty store allowed to fetch from the tests' own servers on 127.0.0.1."""
     settings = Settings(data_dir=tmp_path / "data", allow_private_urls=True)
-    return sharing_models(sample_bot, settings, reranker=sample_bot.reranker)
+    return sharing_models(sample_bot, settings, reader=sample_bot.reader)
 
 
 class _Trickle(BaseHTTPRequestHandler):

@@ -314,7 +314,7 @@ def test_a_bot_is_built_from_parts_handed_in(sample_bot: NewsBot, tmp_path: Path
     settings = Settings(data_dir=tmp_path / "unused")
     parts = {"embedder": sample_bot.embedder, "index_embedder": sample_bot.index_embedder}
     twin = NewsBot(
-        settings, store=sample_bot.store, reranker=sample_bot.reranker, writer=Headline(), **parts
+        settings, store=sample_bot.store, reader=sample_bot.reader, writer=Headline(), **parts
     )
     answer = twin.ask(SEED_QUESTION)
     assert "HANG SENG" in answer.text and answer.text == answer.text.upper()

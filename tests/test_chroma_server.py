@@ -43,7 +43,7 @@ def _worker(bot: NewsBot, chroma_server: str, data_dir: Path, chunk_size: int) -
     """A process's view of the shared server: a data dir (its BM25 cache) of its own.
     `chunk_size` picks a collection no other test on the session's server uses."""
     settings = Settings(data_dir=data_dir, chroma_url=chroma_server, chunk_size=chunk_size)
-    return sharing_models(bot, settings, reranker=bot.reranker)
+    return sharing_models(bot, settings, reader=bot.reader)
 
 
 def _found_within(newsbot: NewsBot, question: str, wanted: str, seconds: float) -> float:

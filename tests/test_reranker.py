@@ -115,8 +115,8 @@ def test_a_missing_file_or_manifest_entry_is_refused(
 
 
 def test_without_a_reranker_the_bot_still_answers(bot: NewsBot) -> None:
-    plain = sharing_models(bot, bot.settings.replace(reranker="none"))
-    assert plain.reranker is None
+    plain = sharing_models(bot, bot.settings.replace(reader="none"))
+    assert plain.reader is None
     answer = plain.ask(SEED_QUESTION)
     assert not answer.abstained and "Morgan Stanley" in answer.text
     assert {"search", "read"} <= set(answer.timings)

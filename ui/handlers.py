@@ -351,7 +351,7 @@ def _writers(bot: NewsBot) -> dict[str, NewsBot]:
             store=bot.store,
             embedder=bot.embedder,
             index_embedder=bot.index_embedder,
-            reranker=bot.reranker,
+            reader=bot.reader,
             writer=QuotingWriter(),
         )
     return writers

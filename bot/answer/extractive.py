@@ -16,6 +16,7 @@ from datetime import date
 import numpy as np
 
 from bot import tuning
+from bot.answer.corrections import is_correction, superseded
 from bot.answer.entities import missing_names, nothing_about, question_names
 from bot.answer.sentence_features import (
     FEATURES,
@@ -25,7 +26,8 @@ from bot.answer.sentence_features import (
     Sentence,
     sentence_features,
 )
-from bot.question.asking import ask_clause
+from bot.question.asking import ask_clause, asks_for_more
+from bot.reader.model import TrainedReader
 from bot.retrieval.retriever import Passage
 from bot.types import NO_ANSWER, Source
 from ingest.dates import parse_date
@@ -58,14 +60,15 @@ def draft_answer(
     encode: Encode,
     dated: bool,
     min_evidence: float,
-    reranker: Reranker | None = None,
+    reader: Reranker | None = None,
     reading: str | None = None,
 ) -> Drafted:
     """Compose 1-4 cited sentences, or an honest "not found".
 
     `question` is what the user typed (its words pick sentences); `query` is what was
     searched (with a follow-up's earlier context), whose meaning the sentences must match;
-    `reading` is what the reranker reads beside each sentence (`query` when not given).
+    `reading` is what the reader reads beside each sentence (`query` when not given):
+    the trained reader, or the ms-marco cross-encoder (`reader=rerank`).
     When no sentence comes `min_evidence` near the query, the news at hand is about
     something else, and a stray shared word ("Peru") must not turn that into an answer.
     So does a question whose names (companies, people, places) no passage mentions.
@@ -81,6 +84,17 @@ def draft_answer(
     missing = missing_names(names, [p.hit.text for p in passages] + _titles(articles))
     if names and len(missing) == len(names):
         return _abstain(articles, message=nothing_about(missing))
+    corrections = {
+        index: " ".join(p.hit.text for p in group)
+        for index, group in enumerate(articles)
+        if is_correction(_titles(articles)[index], group[0].hit.text)
+    }
+    sentences = superseded(sentences, corrections)
+    if isinstance(reader, TrainedReader):
+        return _read_by_trained_reader(
+            question, sentences, articles, reader, reading or query, dated, min_evidence
+        )
+    reranker = reader
     # Without the cross-encoder, the weights fitted without its column.
     weights = WEIGHTS if reranker is not None else WEIGHTS_WITHOUT_RERANK
     sentences, prior, sentence_terms = _shortlist(question, sentences, weights)
@@ -122,6 +136,50 @@ def draft_answer(
     if evidence < min_evidence:
         return replace(_abstain(articles, evidence), timings=timings)
     return replace(_compose(chosen, sentences, articles, dated), evidence=evidence, timings=timings)
+
+
+def _read_by_trained_reader(
+    question: str,
+    sentences: list[Sentence],
+    articles: list[list[Passage]],
+    reader: TrainedReader,
+    reading: str,
+    dated: bool,
+    min_evidence: float,
+) -> Drafted:
+    """The answer by the trained reader's probabilities: its likeliest sentence, then a
+    second only where the question asks for more than one thing and that sentence is
+    itself likely to answer; "not found" when even the likeliest is unlikely.
+
+    The reader replaces the encoder's similarities and the cross-encoder's relevance:
+    one model call for the shortlist, instead of two, and no second reading to abstain.
+    """
+    shortlist, _, sentence_terms = _shortlist(question, sentences, WEIGHTS)
+    started = time.perf_counter()
+    probability = reader.probability(reading, [s.text for s in shortlist])
+    timings = {"read": time.perf_counter() - started}
+    order = [int(i) for i in np.argsort(-probability, kind="stable")]
+    evidence = float(probability[order[0]])
+    if evidence < min_evidence:
+        return replace(_abstain(articles, evidence), timings=timings)
+    chosen = order[:1]
+    if asks_for_more(question):
+        for index in order[1:]:
+            if len(chosen) == tuning.READER_MAX_SENTENCES or (
+                probability[index] < tuning.READER_MORE_PROBABILITY
+            ):
+                break
+            if not any(_same_words(index, other, sentence_terms) for other in chosen):
+                chosen.append(index)
+    return replace(_compose(chosen, shortlist, articles, dated), evidence=evidence, timings=timings)
+
+
+def _same_words(a: int, b: int, sentence_terms: list[set[str]]) -> bool:
+    union = sentence_terms[a] | sentence_terms[b]
+    return (
+        bool(union)
+        and len(sentence_terms[a] & sentence_terms[b]) / len(union) > tuning.REPEAT_JACCARD
+    )
 
 
 def _probability(logit: float) -> float:

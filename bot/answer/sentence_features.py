@@ -116,7 +116,7 @@ WEIGHTS: dict[str, float] = {
     "log_words": 0.494,
     "quote": -0.177,
 }
-# For `reranker=none`: fitted the same way without the cross-encoder's column.
+# For `reader=none`: fitted the same way without the cross-encoder's column.
 WEIGHTS_WITHOUT_RERANK: dict[str, float] = {
     "similarity": 3.912,
     "similarity_ask": 1.701,

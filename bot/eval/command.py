@@ -32,6 +32,7 @@ from bot.eval.data import (
 )
 from bot.eval.metrics import Question, compute_metrics, score_answer
 from bot.eval.report import format_curve, format_table
+from bot.eval.search_phrases import as_search_phrase
 from bot.settings import Settings
 from ingest.errors import BadInput, BadSetting
 
@@ -56,6 +57,17 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--out", type=Path, default=None, help="JSON report (default eval-<UTC time>.json)."
     )
+    parser.add_argument(
+        "--questions",
+        type=Path,
+        default=None,
+        help="Questions file to ask instead of DIR/questions.jsonl (a subset, e.g. one fold).",
+    )
+    parser.add_argument(
+        "--search-phrases",
+        action="store_true",
+        help="Ask each question as a search phrase, without question words.",
+    )
 
 
 def run(args: argparse.Namespace, settings: Settings) -> int:
@@ -66,8 +78,13 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
     if args.limit is not None and args.limit < 1:
         raise BadSetting("--limit must be at least 1")
     questions = sample_questions(
-        load_questions(folder / "questions.jsonl"), args.limit, args.seed, args.markets_only
+        load_questions(args.questions or folder / "questions.jsonl"),
+        args.limit,
+        args.seed,
+        args.markets_only,
     )
+    if args.search_phrases:
+        questions = [{**q, "question": as_search_phrase(str(q["question"]))} for q in questions]
     if not questions:
         raise BadInput("no questions to ask (is --markets-only leaving none?)")
 

@@ -1,0 +1,1 @@
+"""The trained reader: which candidate sentence answers the question, and how surely."""

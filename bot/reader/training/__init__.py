@@ -1,0 +1,1 @@
+"""How the trained reader is made: its data from DEV (`collect`), its fit (`train`)."""
