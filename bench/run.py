@@ -185,8 +185,11 @@ def bench_latency(bot: NewsBot, args: argparse.Namespace) -> dict[str, Any]:
     for label in ("dated", "undated", "window"):
         p50s: list[float] = []
         p95s: list[float] = []
+        cpu: list[float] = []
         for run in range(args.repeats):
+            cpu_before = time.process_time()
             answers = [_ask(bot, q, label) for q in questions]
+            cpu.append((time.process_time() - cpu_before) * 1000 / len(answers))
             seconds = [answer.seconds * 1000 for answer in answers]
             if label == "dated":
                 for answer in answers:
@@ -201,10 +204,30 @@ def bench_latency(bot: NewsBot, args: argparse.Namespace) -> dict[str, Any]:
         results[f"{label}_p50_ms_runs"] = [round(v, 1) for v in p50s]
         results[f"{label}_p50_ms"] = round(statistics.median(p50s), 1)
         results[f"{label}_p95_ms"] = round(statistics.median(p95s), 1)
+        results[f"{label}_cpu_ms_per_answer"] = round(statistics.median(cpu), 1)
     results["dated_stage_p50_ms"] = {
         stage: round(percentile(values, 50), 1) for stage, values in stages.items()
     }
     return results
+
+
+# ONNX Runtime's int8 matrix kernel as MLAS picks it from CPUID, best first.
+_KERNELS = (
+    ("amx_int8", "AMX"),
+    ("avx512_vnni", "AVX-512 VNNI"),
+    ("avx_vnni", "AVX-VNNI"),
+    ("avx512bw", "AVX-512 BW (int16 pair sums)"),
+    ("avx2", "AVX2 (int16 pair sums)"),
+)
+
+
+def int8_kernel() -> str:
+    """The int8 kernel ONNX Runtime uses on this CPU, by its flags in /proc/cpuinfo."""
+    try:
+        flags = set(Path("/proc/cpuinfo").read_text().split())
+    except OSError:
+        return "unknown"
+    return next((name for flag, name in _KERNELS if flag in flags), "SSE")
 
 
 def _ask(bot: NewsBot, question: dict[str, Any], mode: str) -> Any:
@@ -223,6 +246,8 @@ def bench(args: argparse.Namespace, data_dir: Path) -> dict[str, Any]:
     results: dict[str, Any] = {
         "corpus": str(args.corpus),
         "machine": f"{os.cpu_count()} CPUs, {platform.processor() or platform.machine()}",
+        "int8_kernel": int8_kernel(),
+        "reader": bot.settings.reader,
     }
     if args.store is None:
         results.update(bench_ingest(bot, args, data_dir))
@@ -265,6 +290,12 @@ def format_table(results: dict[str, Any]) -> str:
             f"median of {runs} runs x {results['questions']} q",
         ),
         ("answer p95, dated (ms)", f"{results['dated_p95_ms']:.0f}", ""),
+        (
+            "CPU per dated answer (ms)",
+            f"{results['dated_cpu_ms_per_answer']:.0f}",
+            "all of the process's threads; median of the runs",
+        ),
+        ("reader", results["reader"], f"int8 kernel: {results['int8_kernel']}"),
         *(
             (f"  {stage} p50 (ms)", f"{value:.0f}", "dated answers")
             for stage, value in results["dated_stage_p50_ms"].items()

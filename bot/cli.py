@@ -35,7 +35,6 @@ ENV_ONLY = ("auth",)
 METAVARS = {
     "data_dir": "DIR",
     "model_cache_dir": "DIR",
-    "reader_adapter": "DIR",
     "auth_file": "FILE",
     "embedding_model": "NAME_OR_DIR",
     "chroma_url": "URL",

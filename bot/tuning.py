@@ -73,13 +73,3 @@ REPEAT_JACCARD = 0.6
 # reranker, cosine 0.30 declines 10% and loses none. `newsbot eval` prints the curve.
 RERANKER_MIN_EVIDENCE = 0.15
 NO_RERANKER_MIN_EVIDENCE = 0.30
-# The trained reader's calibrated probability that its best sentence answers.
-READER_MIN_EVIDENCE = 0.30
-
-# --- The trained reader (`answer/extractive.py`, `reader/`) ----------------------------
-
-# A question that asks for more than one thing gets up to this many sentences, each kept
-# only if the reader itself gives it this probability of answering. Chosen on the
-# reader's out-of-fold DEV probabilities (bot/reader/adapter/MODEL_CARD.md).
-READER_MAX_SENTENCES = 3
-READER_MORE_PROBABILITY = 0.5

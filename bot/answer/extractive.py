@@ -26,8 +26,7 @@ from bot.answer.sentence_features import (
     Sentence,
     sentence_features,
 )
-from bot.question.asking import ask_clause, asks_for_more
-from bot.reader.model import TrainedReader
+from bot.question.asking import ask_clause
 from bot.retrieval.retriever import Passage
 from bot.types import NO_ANSWER, Source
 from ingest.dates import parse_date
@@ -67,8 +66,8 @@ def draft_answer(
 
     `question` is what the user typed (its words pick sentences); `query` is what was
     searched (with a follow-up's earlier context), whose meaning the sentences must match;
-    `reading` is what the reader reads beside each sentence (`query` when not given):
-    the trained reader, or the ms-marco cross-encoder (`reader=rerank`).
+    `reading` is what the cross-encoder (`reader`) reads beside each sentence (`query`
+    when not given).
     When no sentence comes `min_evidence` near the query, the news at hand is about
     something else, and a stray shared word ("Peru") must not turn that into an answer.
     So does a question whose names (companies, people, places) no passage mentions.
@@ -90,10 +89,6 @@ def draft_answer(
         if is_correction(_titles(articles)[index], group[0].hit.text)
     }
     sentences = superseded(sentences, corrections)
-    if isinstance(reader, TrainedReader):
-        return _read_by_trained_reader(
-            question, sentences, articles, reader, reading or query, dated, min_evidence
-        )
     reranker = reader
     # Without the cross-encoder, the weights fitted without its column.
     weights = WEIGHTS if reranker is not None else WEIGHTS_WITHOUT_RERANK
@@ -136,50 +131,6 @@ def draft_answer(
     if evidence < min_evidence:
         return replace(_abstain(articles, evidence), timings=timings)
     return replace(_compose(chosen, sentences, articles, dated), evidence=evidence, timings=timings)
-
-
-def _read_by_trained_reader(
-    question: str,
-    sentences: list[Sentence],
-    articles: list[list[Passage]],
-    reader: TrainedReader,
-    reading: str,
-    dated: bool,
-    min_evidence: float,
-) -> Drafted:
-    """The answer by the trained reader's probabilities: its likeliest sentence, then a
-    second only where the question asks for more than one thing and that sentence is
-    itself likely to answer; "not found" when even the likeliest is unlikely.
-
-    The reader replaces the encoder's similarities and the cross-encoder's relevance:
-    one model call for the shortlist, instead of two, and no second reading to abstain.
-    """
-    shortlist, _, sentence_terms = _shortlist(question, sentences, WEIGHTS)
-    started = time.perf_counter()
-    probability = reader.probability(reading, [s.text for s in shortlist])
-    timings = {"read": time.perf_counter() - started}
-    order = [int(i) for i in np.argsort(-probability, kind="stable")]
-    evidence = float(probability[order[0]])
-    if evidence < min_evidence:
-        return replace(_abstain(articles, evidence), timings=timings)
-    chosen = order[:1]
-    if asks_for_more(question):
-        for index in order[1:]:
-            if len(chosen) == tuning.READER_MAX_SENTENCES or (
-                probability[index] < tuning.READER_MORE_PROBABILITY
-            ):
-                break
-            if not any(_same_words(index, other, sentence_terms) for other in chosen):
-                chosen.append(index)
-    return replace(_compose(chosen, shortlist, articles, dated), evidence=evidence, timings=timings)
-
-
-def _same_words(a: int, b: int, sentence_terms: list[set[str]]) -> bool:
-    union = sentence_terms[a] | sentence_terms[b]
-    return (
-        bool(union)
-        and len(sentence_terms[a] & sentence_terms[b]) / len(union) > tuning.REPEAT_JACCARD
-    )
 
 
 def _probability(logit: float) -> float:

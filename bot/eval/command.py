@@ -31,7 +31,7 @@ from bot.eval.data import (
     write_pool_corpus,
 )
 from bot.eval.metrics import Question, compute_metrics, score_answer
-from bot.eval.report import format_curve, format_table
+from bot.eval.report import format_curve, format_reliability, format_table
 from bot.eval.search_phrases import as_search_phrase
 from bot.settings import Settings
 from ingest.errors import BadInput, BadSetting
@@ -110,6 +110,7 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
     metrics = compute_metrics(records, ingest_info)
     print(format_table(metrics))
     print(format_curve(metrics["abstention_curve"], settings.evidence_threshold()))
+    print(format_reliability(metrics["reliability"]))
 
     out = args.out or Path(f"eval-{datetime.now(UTC).strftime('%Y%m%dT%H%M%SZ')}.json")
     report = {

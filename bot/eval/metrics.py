@@ -217,6 +217,7 @@ def compute_metrics(records: Sequence[dict[str, Any]], ingest: dict[str, Any]) -
         ),
         "answer_chars_median": round(percentile(lengths, 50)) if lengths else None,
         "abstention_curve": abstention_curve(records),
+        "reliability": reliability(records),
         "latency_ms": {
             "p50": round(percentile(latencies, 50), 1),
             "p95": round(percentile(latencies, 95), 1),
@@ -231,6 +232,33 @@ def compute_metrics(records: Sequence[dict[str, Any]], ingest: dict[str, Any]) -
             "reused": ingest.get("reused", False),
         },
     }
+
+
+def reliability(records: Sequence[dict[str, Any]], bins: int = 5) -> list[dict[str, Any]]:
+    """The evidence of the drafted answers in bins, beside how often they held the gold:
+    where the evidence is a calibrated probability (the trained reader's), the two agree
+    in every bin."""
+    drafted = [r for r in records if r["evidence"] > 0]
+    curve = []
+    for b in range(bins):
+        low, high = b / bins, (b + 1) / bins
+        inside = [
+            r
+            for r in drafted
+            if low <= r["evidence"] < high or (b == bins - 1 and r["evidence"] == 1)
+        ]
+        if inside:
+            curve.append(
+                {
+                    "evidence": f"{low:.1f}-{high:.1f}",
+                    "answers": len(inside),
+                    "mean_evidence": round(sum(r["evidence"] for r in inside) / len(inside), 3),
+                    "held_gold": round(
+                        sum(r["drafted_contained"] for r in inside) / len(inside), 3
+                    ),
+                }
+            )
+    return curve
 
 
 CURVE_THRESHOLDS = (0.0, 0.01, 0.02, 0.05, 0.1, 0.15, 0.2, 0.25, 0.3, 0.35, 0.4, 0.5, 0.6, 0.7)

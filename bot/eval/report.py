@@ -45,6 +45,21 @@ def format_curve(curve: Sequence[dict[str, Any]], chosen: float) -> str:
     return "\n" + _aligned(rows, left=(0, 8))
 
 
+def format_reliability(curve: Sequence[dict[str, Any]]) -> str:
+    """Evidence against how often the drafted answer held the gold, per evidence bin."""
+    rows = [("evidence", "answers", "mean evidence", "held gold")]
+    rows += [
+        (
+            row["evidence"],
+            str(row["answers"]),
+            f"{row['mean_evidence']:.3f}",
+            f"{row['held_gold']:.3f}",
+        )
+        for row in curve
+    ]
+    return "\n" + _aligned(rows, left=(0,))
+
+
 def format_table(metrics: dict[str, Any]) -> str:
     """Plain aligned text: metric, value, 95% interval, n."""
     rows: list[tuple[str, str, str, str]] = [("metric", "value", "95% CI", "n")]

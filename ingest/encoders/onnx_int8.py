@@ -27,7 +27,7 @@ from ingest.encoders.cache import build_progress, cached_file
 log = logging.getLogger(__name__)
 
 _RECIPE = "int8-v1"  # change when the export or quantisation recipe changes
-INT8_NAME = "model-int8.onnx"
+_INT8_NAME = "model-int8.onnx"
 # Measured: median 7.7 s (7.1-9.7 s) of 3 exports of the packaged MiniLM on 2 Xeon cores
 # (farm-bench, 2026-12), 10-12 s while other work shared those cores.
 _BUILD_SECONDS = 10
@@ -41,27 +41,14 @@ def int8_model(model_path: Path, cache_dir: Path) -> Path:
     target = cache_dir / f"{model_path.name}-{model_fingerprint(model_path, _RECIPE)}.onnx"
 
     def build(scratch: Path) -> Path:
-        export_in_child(
-            __name__,
-            [str(model_path)],
-            scratch,
-            _STEPS,
-            f"set NEWSBOT_EMBEDDING_BACKEND=torch to run {model_path} without the export",
-        )
-        return scratch / INT8_NAME
+        _export_in_child(model_path, scratch)
+        return scratch / _INT8_NAME
 
     what = f"exporting {model_path} to int8 ONNX, about {_BUILD_SECONDS} s on 2 cores"
     return cached_file(target, build, what)
 
 
-def export_in_child(
-    module: str, arguments: list[str], scratch: Path, steps: tuple[str, ...], fix: str
-) -> None:
-    """Runs `python -m module *arguments` in `scratch`, which must leave `INT8_NAME` there.
-
-    The child announces each of `steps` done with `step_done()`: the parent's progress
-    bar. On failure the error names the child's last lines and `fix`.
-    """
+def _export_in_child(model_path: Path, scratch: Path) -> None:
     package_root = str(Path(__file__).resolve().parents[2])
     search_path = [package_root, *filter(None, [os.environ.get("PYTHONPATH")])]
     # Its stderr goes to a file, not a pipe: a pipe nobody reads while the steps are
@@ -69,10 +56,10 @@ def export_in_child(
     errors = scratch / "export-errors.log"
     with (
         errors.open("w", encoding="utf-8") as stderr,
-        build_progress(len(steps), "step", steps[0]) as bar,
+        build_progress(len(_STEPS), "step", _STEPS[0]) as bar,
     ):
         child = subprocess.Popen(
-            [sys.executable, "-m", module, *arguments],
+            [sys.executable, "-m", __name__, str(model_path)],
             cwd=scratch,
             env={**os.environ, "PYTHONPATH": os.pathsep.join(search_path)},
             stdin=subprocess.DEVNULL,
@@ -87,10 +74,13 @@ def export_in_child(
                 if line.strip() == _STEP_DONE:
                     done += 1
                     bar.update()
-                    bar.set_description_str(steps[min(done, len(steps) - 1)])
-    if child.returncode != 0 or not (scratch / INT8_NAME).exists():
+                    bar.set_description_str(_STEPS[min(done, len(_STEPS) - 1)])
+    if child.returncode != 0 or not (scratch / _INT8_NAME).exists():
         last_lines = " | ".join(errors.read_text(encoding="utf-8").strip().splitlines()[-3:])
-        raise RuntimeError(f"exporting to int8 ONNX failed ({last_lines or 'no output'}); {fix}")
+        raise RuntimeError(
+            f"exporting {model_path} to int8 ONNX failed ({last_lines or 'no output'}); "
+            "set NEWSBOT_EMBEDDING_BACKEND=torch to run the model without the export"
+        )
 
 
 def _export_here(model_path: Path) -> None:
@@ -100,15 +90,14 @@ def _export_here(model_path: Path) -> None:
         warnings.simplefilter("ignore")
         fp32 = Path("model.onnx")
         model = _load(model_path)
-        step_done()
-        export_fp32(model, fp32, "last_hidden_state")
-        step_done()
-        quantise(fp32, Path(INT8_NAME))
-        step_done()
+        _step_done()
+        _export_fp32(model, fp32)
+        _step_done()
+        _quantise(fp32, Path(_INT8_NAME))
+        _step_done()
 
 
-def step_done() -> None:
-    """Tells the parent (`export_in_child`) that the child finished one of its steps."""
+def _step_done() -> None:
     print(_STEP_DONE, flush=True)
 
 
@@ -118,12 +107,10 @@ def _load(model_path: Path) -> Any:
     return AutoModel.from_pretrained(str(model_path), local_files_only=True).eval()
 
 
-def export_fp32(model: Any, target: Path, output: str) -> None:
-    """`model(input_ids, attention_mask, token_type_ids)` as fp32 ONNX, batch and length
-    dynamic; a transformers model gives its last hidden state, any other its output."""
+def _export_fp32(model: Any, target: Path) -> None:
     import torch
 
-    class ByPosition(torch.nn.Module):
+    class LastHiddenState(torch.nn.Module):
         def __init__(self) -> None:
             super().__init__()
             self.model = model
@@ -134,33 +121,31 @@ def export_fp32(model: Any, target: Path, output: str) -> None:
             attention_mask: torch.Tensor,
             token_type_ids: torch.Tensor,
         ) -> torch.Tensor:
-            result = self.model(
+            output = self.model(
                 input_ids=input_ids, attention_mask=attention_mask, token_type_ids=token_type_ids
             )
-            return getattr(result, "last_hidden_state", result)
+            return output.last_hidden_state
 
     names = ["input_ids", "attention_mask", "token_type_ids"]
     # A padded example, so that the traced graph keeps the attention-mask path.
     input_ids = torch.randint(1000, 2000, (2, 8))
     attention_mask = torch.tensor([[1] * 8, [1] * 5 + [0] * 3])
     example = (input_ids, attention_mask, torch.zeros_like(input_ids))
-    axes: dict[str, dict[int, str]] = {name: {0: "batch", 1: "tokens"} for name in names}
-    axes[output] = {0: "batch", 1: "tokens"} if output == "last_hidden_state" else {0: "batch"}
+    axes = {name: {0: "batch", 1: "tokens"} for name in [*names, "last_hidden_state"]}
     with torch.no_grad():
         torch.onnx.export(
-            ByPosition(),
+            LastHiddenState(),
             example,
             str(target),
             input_names=names,
-            output_names=[output],
+            output_names=["last_hidden_state"],
             dynamic_axes=axes,
             opset_version=17,
             dynamo=False,
         )
 
 
-def quantise(source: Path, target: Path) -> None:
-    """Weights to int8 per channel, all but the feed-forward output projections."""
+def _quantise(source: Path, target: Path) -> None:
     import onnx
     from onnxruntime.quantization import QuantType, quantize_dynamic
 

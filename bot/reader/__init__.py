@@ -1,1 +1,0 @@
-"""The trained reader: which candidate sentence answers the question, and how surely."""
