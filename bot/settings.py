@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any, Literal, Self
 
 import platformdirs
-from pydantic import Field, field_validator
+from pydantic import Field, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from bot.tuning import NO_RERANKER_MIN_EVIDENCE, RERANKER_MIN_EVIDENCE
@@ -196,6 +196,19 @@ class Settings(BaseSettings):
             "at spaces (raising it above chunk_size keeps long sentences whole)."
         ),
     )
+
+    @model_validator(mode="after")
+    def _no_renamed_variable(self) -> Self:
+        """NEWSBOT_RERANKER became NEWSBOT_READER; a value still set under the old name
+        would otherwise be dropped without a word (`none` quietly turned back on)."""
+        old = os.environ.get("NEWSBOT_RERANKER")
+        if old is not None:
+            new = "none" if old.strip() == "none" else "rerank"
+            raise BadSetting(
+                f"NEWSBOT_RERANKER={old!r} is now NEWSBOT_READER: set NEWSBOT_READER={new} "
+                "and unset NEWSBOT_RERANKER"
+            )
+        return self
 
     @field_validator("llm")
     @classmethod

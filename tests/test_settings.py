@@ -104,3 +104,16 @@ def test_a_home_relative_folder_is_the_users_own(monkeypatch: pytest.MonkeyPatch
     assert settings.data_dir == Path("/home/analyst/news")
     assert settings.model_cache_dir == Path("/home/analyst/models")
     assert settings.replace(data_dir="~/other").data_dir == Path("/home/analyst/other")
+
+
+def test_the_renamed_reranker_variable_is_refused_with_its_new_name(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """NEWSBOT_RERANKER=none, left from before the rename, must not quietly turn the
+    cross-encoder back on."""
+    monkeypatch.setenv("NEWSBOT_RERANKER", "none")
+    with pytest.raises(ValidationError, match="set NEWSBOT_READER=none"):
+        Settings(data_dir=tmp_path)
+    monkeypatch.delenv("NEWSBOT_RERANKER")
+    monkeypatch.setenv("NEWSBOT_READER", "none")
+    assert Settings(data_dir=tmp_path).reader == "none"
