@@ -80,24 +80,24 @@ def draft_answer(
     # (Abstaining when any one name was missing lost 8 of 123 contained answers on the
     # full DEV eval, where questions set a scene with names the answer need not repeat.)
     names = question_names(question)
-    missing = missing_names(names, [p.hit.text for p in passages] + _titles(articles))
+    titles = _titles(articles)
+    missing = missing_names(names, [p.hit.text for p in passages] + titles)
     if names and len(missing) == len(names):
         return _abstain(articles, message=nothing_about(missing))
     corrections = {
         index: " ".join(p.hit.text for p in group)
-        for index, group in enumerate(articles)
-        if is_correction(_titles(articles)[index], group[0].hit.text)
+        for index, (title, group) in enumerate(zip(titles, articles, strict=True))
+        if is_correction(title, group[0].hit.text)
     }
     sentences = superseded(sentences, corrections)
-    reranker = reader
     # Without the cross-encoder, the weights fitted without its column.
-    weights = WEIGHTS if reranker is not None else WEIGHTS_WITHOUT_RERANK
+    weights = WEIGHTS if reader is not None else WEIGHTS_WITHOUT_RERANK
     sentences, prior, sentence_terms = _shortlist(question, sentences, weights)
     started = time.perf_counter()
     texts = [s.text for s in sentences]
     reading = reading or query
     # The two models read the shortlist side by side, each on a core of its own.
-    reranked = _READERS.submit(reranker.score, reading, texts) if reranker else None
+    reranked = _READERS.submit(reader.score, reading, texts) if reader else None
     # The query and its asking clause ride in the sentences' batch: one encoder call.
     encoded = encode([query, ask_clause(query), *texts])
     relevance = reranked.result() if reranked else None
@@ -112,7 +112,7 @@ def draft_answer(
     if relevance is not None:
         scores = scores + WEIGHTS["rerank"] * relevance
     chosen = _select(scores, vectors, sentence_terms, sentences)
-    if reranker is None or relevance is None:
+    if reader is None or relevance is None:
         evidence = float(similarity.max())
     else:
         # Whether the news is about the question at all is judged on the whole question:
@@ -125,7 +125,7 @@ def draft_answer(
         whole = relevance
         if reading != query:
             checked_at = time.perf_counter()
-            whole = reranker.score(query, [texts[i] for i in chosen])
+            whole = reader.score(query, [texts[i] for i in chosen])
             timings["check"] = time.perf_counter() - checked_at
         evidence = _probability(float(whole.max()))
     if evidence < min_evidence:
