@@ -53,6 +53,7 @@ from ingest.encoders.reranker import Reranker, load_reranker
 from ingest.encoders.static_table import load_static_embedder
 from ingest.encoders.transformer import load_embedder
 from ingest.errors import BadDate
+from ingest.index.migrate import legacy_collection_name, migrate_legacy
 from ingest.index.store import NewsStore, collection_name, open_store
 from ingest.pipeline import Item, ingest
 from ingest.sources.feeds import load_states
@@ -187,13 +188,15 @@ class NewsBot:
 
     def _open_store(self) -> NewsStore:
         settings = self.settings
+        recipe = self.index_embedder.recipe
+        chunking = (settings.chunk_size, settings.chunk_overlap)
         name = collection_name(
-            settings.embedding_model,
-            self.index_embedder.recipe,
-            settings.chunk_size,
-            settings.chunk_overlap,
+            settings.embedding_model, recipe, *chunking, settings.max_chunk_chars
         )
-        return open_store(Path(settings.data_dir), settings.chroma_url, name)
+        store = open_store(Path(settings.data_dir), settings.chroma_url, name)
+        legacy = legacy_collection_name(settings.embedding_model, recipe, *chunking)
+        migrate_legacy(store.client, legacy, store, Path(settings.data_dir))
+        return store
 
     def warm_up(self) -> None:
         """Open the store and load the models now rather than in the first question, so

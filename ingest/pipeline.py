@@ -246,7 +246,8 @@ def chunk_quotes(quotes: list[Quote], chunk: str) -> Metadata:
 
     The sentence (`at`) and, where they are one piece of it, the words (`w`) are kept as
     character offsets into the chunk's text, which Chroma already stores: a copy of
-    every quoted sentence would add a tenth to the store."""
+    every quoted sentence would add a tenth to the store. An empty role or employer is
+    left out."""
     held = []
     size = 2
     for quote in quotes:
@@ -254,22 +255,25 @@ def chunk_quotes(quotes: list[Quote], chunk: str) -> Metadata:
         if start < 0:
             continue
         end = min(start + len(quote.sentence), len(chunk))
-        item: dict[str, object] = {
-            "speaker": quote.speaker,
-            "role": quote.role,
-            "org": quote.org,
-            "at": [start, end],
-        }
+        item: dict[str, object] = {"speaker": quote.speaker, "at": [start, end]}
+        for key, value in (("role", quote.role), ("org", quote.org)):
+            if value:
+                item[key] = value
         inside = chunk.find(quote.words, start, end)
         if inside >= 0:
             item["w"] = [inside, inside + len(quote.words)]
         else:  # quoted words in several pieces ("…"), or beyond this chunk
             item["words"] = quote.words[:_MAX_QUOTE_CHARS]
-        size += len(json.dumps(item, ensure_ascii=False).encode()) + 1
+        size += len(_compact_json(item).encode()) + 1
         if size > _MAX_QUOTES_BYTES:
             break
         held.append(item)
-    return {QUOTES: json.dumps(held, ensure_ascii=False)} if held else {}
+    return {QUOTES: _compact_json(held)} if held else {}
+
+
+def _compact_json(value: object) -> str:
+    """JSON without the spaces or empty fields that would be stored, and indexed, per chunk."""
+    return json.dumps(value, ensure_ascii=False, separators=(",", ":"))
 
 
 def article_metadata(article: Article, ingested_at: str) -> Metadata:

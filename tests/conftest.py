@@ -156,6 +156,12 @@ def _no_process_left_behind() -> Iterator[None]:
         pytest.fail(f"left {len(left)} process(es) running, now ended: {listed}", pytrace=False)
 
 
+def stored_texts(bot: NewsBot) -> list[str]:
+    """The chunk texts Chroma holds, read from the records as any Chroma client would."""
+    records = bot.store.chunks.get(include=["metadatas"])["metadatas"] or []
+    return [str((record or {}).get("text", "")) for record in records]
+
+
 def sharing_models(bot: NewsBot, settings: Settings, **parts: Any) -> NewsBot:
     """A bot on `settings` that reuses `bot`'s loaded encoders (and any `parts` given):
     loading them again would cost each test seconds."""

@@ -20,7 +20,7 @@ import pytest
 
 from bot import NewsBot, Settings
 from bot.cli import main
-from tests.conftest import sharing_models
+from tests.conftest import sharing_models, stored_texts
 
 GOOD = {
     "title": "Zinc climbs on smelter cuts",
@@ -197,7 +197,7 @@ def test_a_line_without_a_sentence_end_is_still_cut(small_bot: NewsBot, tmp_path
     table.write_text("# Prices\n\n" + "copper 9120 zinc 2810 " * 1_000, encoding="utf-8")
     report = small_bot.ingest([table])
     assert report.added, report.failed
-    chunks = small_bot.store.chunks.get(include=["documents"])["documents"] or []
+    chunks = stored_texts(small_bot)
     assert len(chunks) > 10
     assert max(len(chunk) for chunk in chunks) <= 1_500
     assert "".join(chunks).replace(" ", "") == ("copper9120zinc2810" * 1_000)
@@ -288,5 +288,5 @@ def test_a_page_too_intricate_for_trafilatura_is_read_as_plain_text(
         "page has 60,007 tags, more than 50,000: read as plain text, with no date and perhaps menus"
     ]
     assert [m["title"] for m in web_bot.store.article_metadatas()] == ["Tin rallies"]
-    text = " ".join(web_bot.store.chunks.get(include=["documents"])["documents"] or [])
+    text = " ".join(stored_texts(web_bot))
     assert "Tin rose 4 percent in London on Friday" in text and "var x" not in text

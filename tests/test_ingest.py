@@ -14,7 +14,14 @@ import pytest
 from bot import NewsBot, Settings
 from bot.cli import main
 from ingest.index.fts import DayRange
-from tests.conftest import SAMPLE_ARTICLES, SAMPLE_NEWS, free_port, sharing_models, trickling_site
+from tests.conftest import (
+    SAMPLE_ARTICLES,
+    SAMPLE_NEWS,
+    free_port,
+    sharing_models,
+    stored_texts,
+    trickling_site,
+)
 
 ARTICLE_HTML = """<!doctype html><html><head>
 <title>Copper hits record on tariff fears | Metals Desk</title>
@@ -114,7 +121,7 @@ def test_a_changed_article_replaces_its_old_chunks(fresh_bot: NewsBot, tmp_path:
     story.write_text("# ECB cuts rates\n\nThe ECB cut its deposit rate to 2.5 percent today.\n")
     report = fresh_bot.ingest([story])
     assert len(report.replaced) == 1 and not report.added
-    texts = fresh_bot.store.chunks.get(include=["documents"])["documents"] or []
+    texts = stored_texts(fresh_bot)
     assert texts == ["The ECB cut its deposit rate to 2.5 percent today."]
     everything = DayRange()
     assert fresh_bot.store.lexical_query(["kept"], 5, everything) == []

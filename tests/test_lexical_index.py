@@ -103,6 +103,8 @@ def test_an_index_cut_short_is_rebuilt_too(tmp_path: Path) -> None:
     index.add(chunk(f"a{n}:0", "Copper and zinc rose. " * 100 + str(n)) for n in range(2_000))
     index.raise_watermark(1.0)
     del index
+    with sqlite3.connect(path) as db:  # all of it in the file, as when the last user closes
+        db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
     with path.open("r+b") as file:
         file.truncate(path.stat().st_size // 2)
     reopened = LexicalIndex(path)

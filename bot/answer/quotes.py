@@ -130,7 +130,7 @@ def _stored(passage: Passage) -> list[dict[str, Any]]:
         start, end = quote["at"]
         sentence = text[start:end]
         words = quote.get("words") or text[slice(*quote.get("w", (start, end)))]
-        quotes.append({**quote, "sentence": sentence, "words": words})
+        quotes.append({"role": "", "org": "", **quote, "sentence": sentence, "words": words})
     return quotes
 
 

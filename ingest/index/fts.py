@@ -3,7 +3,11 @@
 Dense vectors blur names, tickers and numbers; BM25 does not. SQLite ships with
 Python, writes 100k chunks in seconds and answers in milliseconds, so the index lives
 in the data dir, one file per collection, and is written in the same step as the
-vectors. It holds only what search needs; Chroma stays the store of record. The index
+vectors. It holds only what search needs, and no copy of the text: its full-text
+table is contentless (SQLite 3.40 cannot delete a row from one, so a chunk replaced or
+deleted leaves its words behind, unreachable since every search joins the live `chunk`
+rows; `stale_share` says how much, and the store rebuilds the index from Chroma when it
+is too much). Chroma stays the store of record. The index
 also remembers when each article it holds was written to Chroma, and the latest such
 time it has caught up to (the watermark): how a process keeps it in step with articles
 that other processes write to a shared Chroma server (see `store.NewsStore.catch_up`).
@@ -20,7 +24,7 @@ from pathlib import Path
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS chunk (
-    id INTEGER PRIMARY KEY,
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
     chunk_id TEXT NOT NULL UNIQUE,
     article_id TEXT NOT NULL,
     published_day INTEGER,
@@ -29,7 +33,7 @@ CREATE TABLE IF NOT EXISTS chunk (
 CREATE INDEX IF NOT EXISTS chunk_article ON chunk(article_id);
 CREATE INDEX IF NOT EXISTS chunk_day ON chunk(published_day);
 CREATE VIRTUAL TABLE IF NOT EXISTS chunk_text USING fts5(
-    title, body, tokenize = 'porter unicode61 remove_diacritics 2'
+    title, body, content = '', tokenize = 'porter unicode61 remove_diacritics 2'
 );
 CREATE TABLE IF NOT EXISTS article (
     article_id TEXT PRIMARY KEY,
@@ -44,17 +48,17 @@ CREATE TABLE IF NOT EXISTS entity (
     key TEXT NOT NULL,
     name TEXT NOT NULL,
     PRIMARY KEY (article_id, key)
-);
+) WITHOUT ROWID;
 CREATE INDEX IF NOT EXISTS entity_key ON entity(key);
 CREATE TABLE IF NOT EXISTS alias (
     article_id TEXT NOT NULL,
     alias TEXT NOT NULL,
     key TEXT NOT NULL,
     PRIMARY KEY (article_id, alias)
-);
+) WITHOUT ROWID;
 """
 # Raised when the tables change: an index of an older layout is rebuilt from Chroma.
-_LAYOUT = 2
+_LAYOUT = 3
 _TABLES = ("chunk", "chunk_text", "article", "watermark", "entity", "alias")
 # A title word says more about a chunk than a body word.
 _TITLE_WEIGHT = 2.0
@@ -190,8 +194,16 @@ class LexicalIndex:
 
     def clear(self) -> None:
         with self._writing():
+            self._db.execute("INSERT INTO chunk_text (chunk_text) VALUES ('delete-all')")
             for table in _TABLES:
-                self._db.execute(f"DELETE FROM {table}")
+                if table != "chunk_text":
+                    self._db.execute(f"DELETE FROM {table}")
+
+    def stale_share(self) -> float:
+        """The share of the full-text rows left behind by replaced or deleted chunks."""
+        reader = self._reader()
+        rows = int(reader.execute("SELECT count(*) FROM chunk_text_docsize").fetchone()[0])
+        return 1.0 - self.count() / rows if rows else 0.0
 
     def written_at(self, article_ids: Sequence[str]) -> dict[str, float]:
         """When Chroma got each of these articles, as this index knows it."""
@@ -344,12 +356,8 @@ class LexicalIndex:
         return reader
 
     def _delete_where(self, condition: str, values: tuple[str, ...]) -> None:
-        rows = [
-            row[0] for row in self._db.execute(f"SELECT id FROM chunk WHERE {condition}", values)
-        ]
-        for row in rows:
-            self._db.execute("DELETE FROM chunk_text WHERE rowid = ?", (row,))
-            self._db.execute("DELETE FROM chunk WHERE id = ?", (row,))
+        """Forget chunks; their full-text rows stay, unreachable (see the module)."""
+        self._db.execute(f"DELETE FROM chunk WHERE {condition}", values)
 
     @contextlib.contextmanager
     def _writing(self) -> Iterator[None]:
@@ -377,6 +385,7 @@ def _open(path: Path) -> sqlite3.Connection:
         if db.execute("PRAGMA user_version").fetchone()[0] < _LAYOUT:
             for table in _TABLES:  # older: refilled from Chroma (no watermark)
                 db.execute(f"DROP TABLE IF EXISTS {table}")
+            db.execute("VACUUM")  # the old layout's pages back to the disk
             db.execute(f"PRAGMA user_version = {_LAYOUT}")
         db.executescript(_SCHEMA)
     except sqlite3.DatabaseError:

@@ -3,6 +3,14 @@
 Embedded persistent Chroma under the data dir by default, or a Chroma server
 (`chroma run`) when a URL is given; both behave the same to the rest of newsbot.
 
+What each record holds is chosen for the disk. Chroma 1.5 keeps a document four times
+(the row, an index on it, a full-text copy and a trigram index: 7x its text) and cannot
+turn that off locally, and newsbot never searches Chroma's text, so a chunk's text is a
+metadata field (twice: the row and its index) and chunks carry no document. A chunk
+record holds only what search filters, ranks and quotes by (`CHUNK_FIELDS`, the text, its
+quotes); what is said about the whole article (title, URL, date as written, names) is on
+the article record, once, and joined onto the hits of a search.
+
 Chroma is the one source of truth. The BM25 index (`fts.py`, a SQLite file in this
 process's data dir) is a cache of it: written in the same calls as the vectors when
 this process ingests, and kept in step with what other processes write to a shared
@@ -42,11 +50,19 @@ log = logging.getLogger(__name__)
 # with 128, one user asking through `newsbot serve` during a 1,000-article upload waited
 # at most 1.4 s for an answer, where whole-group writes froze questions for 5 s.
 _YIELDING_WRITE = 128
+# Chunks per write otherwise. Chroma passes every write through its log (a table of its
+# SQLite file) before indexing it, and the log's pages are left free, not given back, once
+# it is indexed: writes of 5,461 chunks (its most) left 10.5 MB free in a 143 MB store of
+# 2,000 articles, writes of 1,024 left 1.7 MB.
+_WRITE = 1024
 # How often a process looks for other processes' writes (before a question, at most),
 # and how far before its watermark it looks again: the clocks of two hosts writing to
 # one server may disagree by this much, and an article seen twice is indexed once.
 CATCH_UP_EVERY_S = 2.0
 _CLOCK_SKEW_S = 120.0
+# The share of the BM25 index's full-text rows left by replaced or deleted chunks at
+# which opening the store rebuilds it: they cost disk and skew word statistics.
+_MOST_STALE = 0.25
 
 Metadata = dict[str, Any]
 Where = dict[str, Any]
@@ -83,16 +99,23 @@ WRITTEN_AT = "written_at"
 ENTITIES = "entities"
 ALIASES = "aliases"
 QUOTES = "quotes"  # a chunk's field: the quotes it holds, as JSON
-# What a store written by this newsbot holds beyond an older one's (the notes above):
-# part of the collection name, so older stores are ingested again rather than mixed.
-LAYOUT = "notes-1"
+TEXT = "text"  # a chunk's field: its text (see the module for why not the document)
+# The article's fields a chunk record carries too: what search filters and ranks by.
+CHUNK_FIELDS = ("published_day",)
+# Fields of the article record that are the store's own bookkeeping, not the article's.
+_RECORD_ONLY = (ENTITIES, ALIASES, WRITTEN_AT, "chunks")
+# How the records are laid out: part of the collection name, so that a store of another
+# layout is never read as this one (an older one is migrated, see `ingest.index.migrate`).
+LAYOUT = "lean-1"
 
 
-def collection_name(model: str, recipe: str, chunk_size: int, chunk_overlap: int) -> str:
+def collection_name(
+    model: str, recipe: str, chunk_size: int, chunk_overlap: int, max_chunk_chars: int
+) -> str:
     """Vectors of different models or chunkings must never mix in one collection, so
     the name is derived from the model, the index encoder's recipe and the chunking."""
-    key = "|".join(str(part) for part in (model, recipe, chunk_size, chunk_overlap, LAYOUT))
-    return COLLECTION_PREFIX + hashlib.sha256(key.encode()).hexdigest()[:12]
+    parts = (model, recipe, chunk_size, chunk_overlap, max_chunk_chars, LAYOUT)
+    return COLLECTION_PREFIX + hashlib.sha256("|".join(map(str, parts)).encode()).hexdigest()[:12]
 
 
 def open_store(data_dir: Path, chroma_url: str, name: str) -> NewsStore:
@@ -147,6 +170,9 @@ class NewsStore:
         self._caught_up_at = 0.0
         if self.lexical.watermark() is None:
             self._rebuild_lexical()
+        elif self.lexical.stale_share() > _MOST_STALE:
+            log.info("rebuilding the BM25 index: most of it was left by replaced chunks")
+            self._rebuild_lexical()
         else:
             self.catch_up(now=True)
 
@@ -180,30 +206,27 @@ class NewsStore:
         small calls instead, each followed by a pause as long as it took, so that other
         threads run at least half the time (an ingest then takes about 2x as long)."""
         ids: list[str] = []
-        documents: list[str] = []
         metadatas: list[Metadata] = []
         indexed: list[IndexedChunk] = []
         for article in articles:
             notes = article.chunk_notes or [{}] * len(article.chunk_texts)
+            shared = {k: v for k, v in article.metadata.items() if k in CHUNK_FIELDS}
             for n, (text, extra) in enumerate(zip(article.chunk_texts, notes, strict=True)):
                 chunk_id = f"{article.article_id}:{n}"
                 ids.append(chunk_id)
-                documents.append(text)
-                metadatas.append(
-                    {**article.metadata, **extra, "article_id": article.article_id, "chunk": n}
-                )
-                indexed.append(_indexed(chunk_id, article.article_id, article.metadata, text))
+                record = {**shared, **extra, "article_id": article.article_id}
+                metadatas.append({**record, TEXT: text})
+                indexed.append(_indexed(chunk_id, record, article.metadata, text))
         if not ids:
             return
         embeddings = np.concatenate([a.embeddings for a in articles])
-        step = _YIELDING_WRITE if yield_to_answers else self.max_batch
+        step = _YIELDING_WRITE if yield_to_answers else min(self.max_batch, _WRITE)
         for start in range(0, len(ids), step):
             end = start + step
             started = time.perf_counter()
             self.chunks.upsert(
                 ids=ids[start:end],
                 embeddings=embeddings[start:end],
-                documents=documents[start:end],
                 metadatas=metadatas[start:end],  # type: ignore[arg-type]
             )
             if yield_to_answers:
@@ -244,18 +267,27 @@ class NewsStore:
             query_embeddings=[embedding],
             n_results=n,
             ids=list(among) if among is not None else None,
-            include=["documents", "metadatas", "distances"],
+            include=["metadatas", "distances"],
         )
-        ids = result["ids"][0]
-        documents = (result["documents"] or [[]])[0]
-        metadatas = (result["metadatas"] or [[]])[0]
         distances = (result["distances"] or [[]])[0]
-        return [
-            Hit(chunk_id, text or "", dict(meta or {}), 1.0 - float(distance))
-            for chunk_id, text, meta, distance in zip(
-                ids, documents, metadatas, distances, strict=True
-            )
-        ]
+        scores = [1.0 - float(distance) for distance in distances]
+        return self._hits(result["ids"][0], (result["metadatas"] or [[]])[0], scores)
+
+    def _hits(
+        self, ids: Sequence[str], chunks: Sequence[Any], scores: Sequence[float]
+    ) -> list[Hit]:
+        """Hits from chunk records, each with its article's fields joined on."""
+        chunk_records = [dict(meta or {}) for meta in chunks]
+        wanted = sorted({str(meta.get("article_id", "")) for meta in chunk_records})
+        articles = {article_id: meta for article_id, meta, _ in self.article_records(wanted)}
+        hits = []
+        for chunk_id, meta, score in zip(ids, chunk_records, scores, strict=True):
+            text = str(meta.pop(TEXT, "") or "")
+            article = articles.get(str(meta.get("article_id", "")), {})
+            joined = {k: v for k, v in article.items() if k not in _RECORD_ONLY}
+            number = int(chunk_id.rsplit(":", 1)[1])  # the id says which chunk it is
+            hits.append(Hit(chunk_id, text, {**joined, **meta, "chunk": number}, score))
+        return hits
 
     def chunk_ids(
         self, days: DayRange, sources: Sequence[str] = (), articles: Sequence[str] | None = None
@@ -291,20 +323,10 @@ class NewsStore:
         """Chunks by id, scored by cosine similarity to `embedding` like query hits."""
         if not chunk_ids:
             return []
-        result = self.chunks.get(
-            ids=list(chunk_ids), include=["documents", "metadatas", "embeddings"]
-        )
+        result = self.chunks.get(ids=list(chunk_ids), include=["metadatas", "embeddings"])
         vectors = np.asarray(result["embeddings"], dtype=np.float32).reshape(-1, len(embedding))
-        return [
-            Hit(chunk_id, text or "", dict(meta or {}), float(vector @ embedding))
-            for chunk_id, text, meta, vector in zip(
-                result["ids"],
-                result["documents"] or [],
-                result["metadatas"] or [],
-                vectors,
-                strict=True,
-            )
-        ]
+        scores = [float(score) for score in vectors @ embedding]
+        return self._hits(result["ids"], result["metadatas"] or [], scores)
 
     def article_records(self, article_ids: Sequence[str]) -> list[tuple[str, Metadata, np.ndarray]]:
         """Article records by id: (id, metadata, the mean of its chunks' vectors)."""
@@ -324,9 +346,9 @@ class NewsStore:
         found: dict[str, str] = {}
         ids = [f"{article_id}:0" for article_id in article_ids]
         for start in range(0, len(ids), self.max_batch):
-            result = self.chunks.get(ids=ids[start : start + self.max_batch], include=["documents"])
-            for chunk_id, text in zip(result["ids"], result["documents"] or [], strict=True):
-                found[chunk_id.rsplit(":", 1)[0]] = text or ""
+            result = self.chunks.get(ids=ids[start : start + self.max_batch], include=["metadatas"])
+            for chunk_id, meta in zip(result["ids"], result["metadatas"] or [], strict=True):
+                found[chunk_id.rsplit(":", 1)[0]] = str((meta or {}).get(TEXT) or "")
         return found
 
     def newest_day(self) -> int | None:
@@ -379,11 +401,12 @@ class NewsStore:
         self._caught_up_at = time.monotonic()
         mark = self.lexical.watermark() or 0.0
         since: Where = {WRITTEN_AT: {"$gt": mark - _CLOCK_SKEW_S}}
-        recent = self.articles.get(where=since, include=["metadatas"])
-        written = _written(recent)
+        recent = _records_of(self.articles.get(where=since, include=["metadatas"]))
+        written = _written_of(recent)
         known = self.lexical.written_at(list(written))
-        fresh = {i: at for i, at in written.items() if known.get(i) != at}
-        self._index_articles(fresh, _names_of(recent))
+        # Chroma may give a time back a few ulps off the one this process wrote.
+        fresh = {i: at for i, at in written.items() if abs(known.get(i, -1.0) - at) > 1e-3}
+        self._index_articles(fresh, recent)
         if written:
             self.lexical.raise_watermark(max(written.values()))
         if self.lexical.article_count() != self.articles.count():
@@ -395,35 +418,34 @@ class NewsStore:
     def _reconcile(self) -> dict[str, float]:
         """Compare the article ids one by one (the counts differ: an article was deleted,
         or written with a clock far behind); returns the articles indexed."""
-        stored, named = self._all_written()
+        records = self._all_records()
+        stored = _written_of(records)
         held = self.lexical.article_ids()
         self.lexical.delete_articles(sorted(held - stored.keys()))
         missing = {i: at for i, at in stored.items() if i not in held}
-        self._index_articles(missing, named)
+        self._index_articles(missing, records)
         return missing
 
-    def _all_written(self) -> tuple[dict[str, float], dict[str, Named]]:
-        """Every stored article, when it was written and its names, page by page."""
-        written: dict[str, float] = {}
-        named: dict[str, Named] = {}
+    def _all_records(self) -> dict[str, Metadata]:
+        """Every stored article's record, page by page."""
+        records: dict[str, Metadata] = {}
         for offset in range(0, self.articles.count(), self.max_batch):
             page = self.articles.get(limit=self.max_batch, offset=offset, include=["metadatas"])
-            written.update(_written(page))
-            named.update(_names_of(page))
-        return written, named
+            records.update(_records_of(page))
+        return records
 
-    def _index_articles(self, written: dict[str, float], named: dict[str, Named]) -> None:
+    def _index_articles(self, written: dict[str, float], records: dict[str, Metadata]) -> None:
         """Read these articles' chunks from Chroma into the BM25 cache."""
         ids = sorted(written)
         step = 64  # articles per read: a few hundred chunks
         for start in range(0, len(ids), step):
             batch = ids[start : start + step]
             where: Where = {"article_id": {"$in": batch}}
-            result = self.chunks.get(where=where, include=["documents", "metadatas"])
+            result = self.chunks.get(where=where, include=["metadatas"])
             self.lexical.replace_articles(
-                _indexed_page(result),
+                _indexed_page(result, records),
                 {article_id: written[article_id] for article_id in batch},
-                {article_id: named[article_id] for article_id in batch if article_id in named},
+                {i: _named(records[i]) for i in batch if i in records},
             )
 
     def _rebuild_lexical(self) -> None:
@@ -432,12 +454,13 @@ class NewsStore:
         if total and not self.lexical.unreadable:
             log.warning("building the lexical index from %d stored chunks", total)
         self.lexical.clear()
+        records = self._all_records()
         page = self.max_batch
         for offset in range(0, total, page):
-            result = self.chunks.get(limit=page, offset=offset, include=["documents", "metadatas"])
-            self.lexical.add(_indexed_page(result))
-        written, named = self._all_written()
-        self.lexical.mark_articles(written, named)
+            result = self.chunks.get(limit=page, offset=offset, include=["metadatas"])
+            self.lexical.add(_indexed_page(result, records))
+        written = _written_of(records)
+        self.lexical.mark_articles(written, {i: _named(r) for i, r in records.items()})
         self.lexical.raise_watermark(max(written.values(), default=0.0))
         if self.lexical.unreadable:
             log.warning(
@@ -450,18 +473,15 @@ class NewsStore:
             )
 
 
-def _written(result: Any) -> dict[str, float]:
+def _written_of(records: dict[str, Metadata]) -> dict[str, float]:
     """Article id: when it was written to Chroma (0 for records of an older newsbot)."""
-    return {
-        article_id: float((meta or {}).get(WRITTEN_AT) or 0.0)
-        for article_id, meta in zip(result["ids"], result["metadatas"] or [], strict=True)
-    }
+    return {article_id: float(meta.get(WRITTEN_AT) or 0.0) for article_id, meta in records.items()}
 
 
-def _names_of(result: Any) -> dict[str, Named]:
-    """Article id: the names its record is filed under."""
+def _records_of(result: Any) -> dict[str, Metadata]:
+    """Article id: its record, from a `get` of article records."""
     return {
-        article_id: _named(dict(meta or {}))
+        article_id: dict(meta or {})
         for article_id, meta in zip(result["ids"], result["metadatas"] or [], strict=True)
     }
 
@@ -475,23 +495,26 @@ def _named(record: Metadata) -> Named:
     return Named(entities, aliases)
 
 
-def _indexed_page(result: Any) -> list[IndexedChunk]:
-    return [
-        _indexed(chunk_id, str((meta or {}).get("article_id", "")), dict(meta or {}), text or "")
-        for chunk_id, text, meta in zip(
-            result["ids"], result["documents"] or [], result["metadatas"] or [], strict=True
-        )
-    ]
+def _indexed_page(result: Any, articles: dict[str, Metadata]) -> list[IndexedChunk]:
+    """A page of chunk records as the BM25 cache indexes them, with their articles'
+    titles and publishers from `articles`."""
+    indexed = []
+    for chunk_id, meta in zip(result["ids"], result["metadatas"] or [], strict=True):
+        record = dict(meta or {})
+        article = articles.get(str(record.get("article_id", "")), {})
+        indexed.append(_indexed(chunk_id, record, article, str(record.get(TEXT) or "")))
+    return indexed
 
 
-def _indexed(chunk_id: str, article_id: str, metadata: Metadata, text: str) -> IndexedChunk:
-    day = metadata.get("published_day")
+def _indexed(chunk_id: str, record: Metadata, article: Metadata, text: str) -> IndexedChunk:
+    """A chunk as the BM25 cache holds it: its own record, and its article's fields."""
+    day = record.get("published_day")
     return IndexedChunk(
         chunk_id=chunk_id,
-        article_id=article_id,
+        article_id=str(record.get("article_id", "")),
         published_day=day if isinstance(day, int) else None,
-        source=str(metadata.get("source") or ""),
-        title=str(metadata.get("title") or ""),
+        source=str(article.get("source") or ""),
+        title=str(article.get("title") or ""),
         body=text,
     )
 
