@@ -1,10 +1,6 @@
-"""What a deployment costs beside the answers: disk per part of the store, and how soon
-a second worker on a shared Chroma server answers from what the first ingested.
+"""What a deployment costs beside the answers: how soon a second worker on a shared
+Chroma server answers from what the first ingested (the disk: `bench.disk`).
 
-- Disk: the data dir of a filled store, split into Chroma's parts (chunk text and
-  metadata; Chroma's own full-text index of the text, which newsbot never queries; the
-  vectors' HNSW files; the rest of its SQLite file) and newsbot's BM25 cache, in MB per
-  100k chunks.
 - Catch-up: a real `chroma run` on 127.0.0.1, two bots with data dirs of their own on it;
   the first ingests one article at a time, and the second, asking as a busy worker
   would, is timed until its BM25 cache holds that article (median of the rounds).
@@ -13,7 +9,6 @@ a second worker on a shared Chroma server answers from what the first ingested.
 from __future__ import annotations
 
 import os
-import sqlite3
 import statistics
 import subprocess
 import sys
@@ -26,32 +21,6 @@ from bench.serving import free_port, stop, wait_for
 from bot.newsbot import NewsBot
 from bot.settings import Settings
 from ingest.types import Article
-
-# SQLite tables of Chroma's file, by what they hold (the rest is counted as "other").
-_CHROMA_PARTS = {
-    "text and metadata": ("embedding_metadata", "sqlite_autoindex_embedding_metadata"),
-    "Chroma full-text index": ("embedding_fulltext_search",),
-}
-
-
-def disk_by_part(data_dir: Path, chunks: int) -> dict[str, float]:
-    """MB per 100k chunks of each part of `data_dir` (`chunks` chunks stored)."""
-    parts: dict[str, float] = {}
-    chroma = data_dir / "chroma" / "chroma.sqlite3"
-    if chroma.exists():
-        with sqlite3.connect(f"file:{chroma}?mode=ro", uri=True) as db:
-            pages = db.execute("SELECT name, SUM(pgsize) FROM dbstat GROUP BY name").fetchall()
-        for name, size in pages:
-            part = next(
-                (label for label, prefixes in _CHROMA_PARTS.items() if name.startswith(prefixes)),
-                "Chroma other",
-            )
-            parts[part] = parts.get(part, 0.0) + size
-        vectors = [p for p in (data_dir / "chroma").rglob("*") if p.is_file() and p != chroma]
-        parts["vectors (HNSW files)"] = sum(p.stat().st_size for p in vectors)
-    parts["BM25 cache"] = sum(p.stat().st_size for p in data_dir.glob("*.fts.sqlite*"))
-    scale = 1e5 / max(chunks, 1) / 2**20
-    return {part: round(size * scale, 1) for part, size in parts.items()}
 
 
 def catch_up_delay(source: NewsBot, articles: list[Article], rounds: int = 5) -> dict[str, Any]:

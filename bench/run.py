@@ -18,8 +18,13 @@ Serving: `bench.serving` on the same store: `--clients` users asking at once thr
 real `newsbot serve`, and one user's questions idle and during an upload of `--upload`
 further DEV articles (not with `--store`, whose store already holds them all).
 
-Deployment: `bench.deployment`: the store's disk per part (per 100k chunks), and how
-soon a second worker on a shared `chroma run` answers from what the first ingested.
+Open loop: `bench.open_loop`: questions arriving at random at each of `--rates` per
+second for `--rate-seconds`, while `newsbot watch` stores a feed round every 15 s; one
+serve on an embedded store, and two on one `chroma run`.
+
+Disk: `bench.disk`: the data dir per part, in MB and as a multiple of the article text.
+Deployment: `bench.deployment`: how soon a second worker on a shared `chroma run`
+answers from what the first ingested.
 
 Scaling: `bench.scale` at each size of `--scale` (default 10k chunks; `--full`: 10k,
 100k and 1M), see its docstring.
@@ -40,7 +45,7 @@ from datetime import date, timedelta
 from pathlib import Path
 from typing import Any
 
-from bench import deployment, scale, serving
+from bench import deployment, disk, open_loop, scale, serving
 from bench.corpus import DEV, dev_articles, dev_questions
 from bot.eval.metrics import percentile
 from bot.newsbot import NewsBot
@@ -94,6 +99,14 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         type=int,
         default=1000,
         help="Articles uploaded while a user asks (default 1000; 0 skips).",
+    )
+    parser.add_argument(
+        "--rates",
+        default="1,2,4",
+        help="Open-loop question rates per second, comma-separated ('' skips).",
+    )
+    parser.add_argument(
+        "--rate-seconds", type=float, default=60.0, help="Open loop: seconds per rate."
     )
     parser.add_argument("--out", type=Path, help="Also write the results as JSON here.")
     args = parser.parse_args(argv)
@@ -173,6 +186,7 @@ def bench_ingest(bot: NewsBot, args: argparse.Namespace, data_dir: Path) -> dict
         "ingest_to_encoder_ratio": round(chunks_per_s / raw, 3),
         "full_model_chunks_per_s": round(full_model, 1),
         "ingest_peak_rss_mb": round(ingest_rss, 1),
+        "text_mb": sum(len(article.text.encode()) for article in articles) / 2**20,
         "model_load_seconds": round(model_load, 2),
     }
 
@@ -268,7 +282,15 @@ def bench(args: argparse.Namespace, data_dir: Path) -> dict[str, Any]:
             5,
             articles,
         )
-    results["disk_mb_per_100k_chunks"] = deployment.disk_by_part(data_dir, bot.store.chunk_count())
+    if args.rates:
+        print(f"open loop: {args.rates} questions/s", file=sys.stderr)
+        options = ["--corpus", str(args.corpus), "--articles", str(args.sample)]
+        options += ["--rates", args.rates, "--seconds", str(args.rate_seconds)]
+        results["open_loop"] = open_loop.run_all(open_loop.parse_args(options))
+    results["disk_mb"] = {k: round(v, 1) for k, v in disk.disk_parts(data_dir).items()}
+    results["article_text_mb"] = round(
+        results.get("text_mb") or disk.article_text_mb(args.corpus), 1
+    )
     if args.catch_up_rounds > 0:
         print("catch-up: two workers on one chroma run", file=sys.stderr)
         fresh = dev_articles(args.corpus, args.sample + args.upload + args.catch_up_rounds)
@@ -311,10 +333,14 @@ def format_table(results: dict[str, Any]) -> str:
         ),
     ]
     rows += _serving_rows(results.get("serving"))
+    text = results["article_text_mb"]
+    parts = results["disk_mb"]
     rows += [
-        (f"disk: {part} (MB/100k chunks)", f"{size:.0f}", "")
-        for part, size in results["disk_mb_per_100k_chunks"].items()
+        (f"disk: {part} (MB)", f"{size:,.1f}", f"{size / text:.2f}x the article text")
+        for part, size in parts.items()
     ]
+    total = sum(parts.values())
+    rows.append(("disk: data dir (MB)", f"{total:,.1f}", f"{total / text:.2f}x {text:,.1f} MB"))
     if "catch_up_seconds" in results:
         rows.append(
             (
@@ -328,6 +354,8 @@ def format_table(results: dict[str, Any]) -> str:
     lines = [
         f"{name.ljust(first)}  {value.rjust(second)}  {note}".rstrip() for name, value, note in rows
     ]
+    if results.get("open_loop"):
+        lines += ["", open_loop.format_table(results["open_loop"], 1500.0)]
     if results["scale"]:
         lines += ["", scale_table(results["scale"])]
     return "\n".join(lines)

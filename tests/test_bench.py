@@ -29,7 +29,7 @@ def test_a_tiny_bench_run_prints_every_figure(
     out = tmp_path / "bench.json"
     argv = ["--corpus", str(corpus), "--sample", "40", "--questions", "4", "--repeats", "1"]
     argv += ["--cold-runs", "1", "--scale", "1500", "--clients", "2", "--upload", "20"]
-    argv += ["--catch-up-rounds", "2"]
+    argv += ["--catch-up-rounds", "2", "--rates", "1", "--rate-seconds", "8"]
     argv += ["--out", str(out)]
     assert run.main(argv) == 0
     printed = capsys.readouterr().out
@@ -39,6 +39,7 @@ def test_a_tiny_bench_run_prints_every_figure(
         assert label in printed
     for label in ("served peak RSS", "disk: BM25 cache", "second worker catch-up (s)"):
         assert label in printed
+    assert "x the article text" in printed and "| chroma run x2 | 1 |" in printed
     served = results_of(out)["serving"]
     assert served["errors"] == 0 and served["answers"] == 2 * 5
     assert "Added 20" in served["upload_report"]
@@ -49,9 +50,13 @@ def test_a_tiny_bench_run_prints_every_figure(
     # A busy second worker looks every 2 s (`CATCH_UP_EVERY_S`): well within 10 s.
     assert all(0 < delay < 10 for delay in results["catch_up_seconds_runs"])
     assert 100 < served["server_peak_rss_mb"] < 4096
-    disk = results["disk_mb_per_100k_chunks"]
-    # Chroma keeps each chunk's text (~900 characters): 100k chunks hold ~90 MB of it.
-    assert disk["text and metadata"] > 50 and disk["BM25 cache"] > 20
+    disk = results["disk_mb"]
+    # 40 articles hold about 0.2 MB of text; Chroma keeps it as chunk metadata, twice.
+    assert 0.2 < disk["text in metadata"] < 2 and disk["BM25 cache"] > 0
+    assert disk["Chroma documents"] < 0.05 and disk["Chroma full-text"] < 1
+    for layout in results["open_loop"]:  # questions at random while a feed comes in
+        assert layout["rates"][0]["answers"] >= 1 and layout["rates"][0]["errors"] == 0
+    assert [layout["workers"] for layout in results["open_loop"]] == [1, 2]
     [scaled] = results["scale"]
     assert scaled["chunks"] == 1500
     # HNSW on real vectors finds nearly all of the exact nearest chunks.
