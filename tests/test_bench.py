@@ -56,6 +56,7 @@ def test_a_tiny_bench_run_prints_every_figure(
     assert disk["Chroma documents"] < 0.05 and disk["Chroma full-text"] < 1
     for layout in results["open_loop"]:  # questions at random while a feed comes in
         assert layout["rates"][0]["answers"] >= 1 and layout["rates"][0]["errors"] == 0
+        assert layout["feed_articles_stored"] >= 1
     assert [layout["workers"] for layout in results["open_loop"]] == [1, 2]
     [scaled] = results["scale"]
     assert scaled["chunks"] == 1500
